@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: GPL-2.0
+# nsflush: `make` builds the BPF objects, skeletons and tools into build/;
+# `make check` runs the unit and VM tests; `make demo` shows the lab.
+# Quiet by default, V=1 for the full commands.
+
+BUILD     ?= build
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+LLVM_STRIP ?= llvm-strip
+CC        ?= cc
+ARCH      := x86
+# Kernels the lab boots and the helper module is built for.
+LAB_KERNELS ?= debian-6.12 debian-6.1
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+MAKEFLAGS += --no-print-directory
+endif
+
+LIBBPF_CFLAGS := $(shell pkg-config --cflags libbpf)
+LIBBPF_LIBS   := $(shell pkg-config --libs libbpf)
+LIBBPF_STATIC := $(shell pkg-config --static --libs libbpf)
+
+CFLAGS    ?= -g -O2
+CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -MMD -Iinclude -Isrc -I$(BUILD) $(LIBBPF_CFLAGS)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	      -Ivmlinux/$(ARCH) -Iinclude
+
+BPF_OBJS  := type1 flush
+SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_OBJS))
+LIB_SRCS  := $(wildcard src/lib/*.c)
+TOOLS     := nsflushd nsflush-audit nsflush-flush
+WORKLOAD  := nsflush-workload
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+all: $(addprefix $(BUILD)/,$(TOOLS) $(WORKLOAD))
+
+# The guest of the lab runs these too; static so they need nothing there.
+static: $(addprefix $(BUILD)/static/,$(TOOLS) $(WORKLOAD))
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard include/*.h bpf/*.h) | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: src/%.c $(SKELS) | $(BUILD)/obj/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+
+$(BUILD)/%: $(BUILD)/obj/%.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBBPF_LIBS) -o $@
+
+$(BUILD)/static/%: $(BUILD)/obj/%.o $(LIB_OBJS) | $(BUILD)/static
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -static $^ $(LIBBPF_STATIC) -o $@
+
+# The workload client needs only libc and the VFIO uapi.
+$(BUILD)/$(WORKLOAD): tests/workload/$(WORKLOAD).c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O2 -Wall -Wextra -Werror -MMD $< -o $@
+
+$(BUILD)/static/$(WORKLOAD): tests/workload/$(WORKLOAD).c | $(BUILD)/static
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O2 -Wall -Wextra -Werror -static $< -o $@
+
+$(BUILD) $(BUILD)/bpf $(BUILD)/obj/lib $(BUILD)/static $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+# ---- helper module, one build per lab kernel -------------------------------
+kmods:
+	$(Q)for k in $(LAB_KERNELS); do \
+		root=$$(tests/vm/kernel fetch $$k) || exit 1; \
+		kmod/build --kernel-root "$$root" --out $(BUILD)/kmod || exit 1; \
+	done
+
+# ---- tests -----------------------------------------------------------------
+$(BUILD)/tests/%: tests/unit/%.c | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Ikmod $< $(LIB_OBJS) $(LIBBPF_LIBS) -o $@
+
+unit: $(LIB_OBJS) $(UNIT_BINS)
+
+check: all static kmods unit
+	$(Q)tests/run
+
+# ---- demo and benchmarks ---------------------------------------------------
+demo: all static kmods
+	$(Q)tests/vm/run --kernel debian-6.12 -- tests/demo
+
+bench-flush: $(BUILD)/bench-flush
+	$(Q)$(BUILD)/bench-flush
+
+$(BUILD)/bench-flush: tests/bench/bench-flush.c kmod/flush_loop.h | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -Ikmod -Iinclude $< -o $@
+
+vmlinux:
+	$(Q)vmlinux/gen-vmlinux-h debian-6.12
+
+clean:
+	$(call msg,CLEAN,$(BUILD))
+	$(Q)rm -rf $(BUILD)
+
+.PHONY: all static kmods unit check demo bench-flush vmlinux clean
+# Keep skeletons and objects between runs.
+.SECONDARY:
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/lib/*.d)

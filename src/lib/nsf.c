@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "nsf.h"
+
+const char *nsf_prog = "nsflush";
+int nsf_verbose;
+
+static void vline(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", nsf_prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void nsf_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vline(fmt, ap);
+	va_end(ap);
+}
+
+void nsf_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vline(fmt, ap);
+	va_end(ap);
+}
+
+void nsf_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", nsf_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see --help)\n", stderr);
+	exit(NSF_EXIT_ERROR);
+}
+
+const char *nsf_bad_option(char **argv, int optopt)
+{
+	static char opt[3] = "-?";
+
+	if (optopt) {
+		opt[1] = (char)optopt;
+		return opt;
+	}
+	return argv[optind - 1];
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	/* Without -v, libbpf's multi-line chatter would bury our one line. */
+	if (!nsf_verbose || (level == LIBBPF_DEBUG && nsf_verbose < 2))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void nsf_setup_libbpf(void)
+{
+	libbpf_set_print(libbpf_print);
+}
+
+int nsf_check_bpf_prereqs(void)
+{
+	if (geteuid() != 0) {
+		nsf_err("must run as root (loads BPF programs)");
+		return -EPERM;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		nsf_err("kernel has no BTF (/sys/kernel/btf/vmlinux): needs CONFIG_DEBUG_INFO_BTF=y");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+bool nsf_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return false;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	}
+	if (*end)
+		return false;
+	if (shift && v > (~0ULL >> shift))
+		return false;
+	*out = (uint64_t)v << shift;
+	return true;
+}
+
+bool nsf_module_btf_loaded(const char *mod)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/sys/kernel/btf/%s", mod);
+	return access(path, R_OK) == 0;
+}
+
+bool nsf_func_has_btf(const char *func, const char *mod)
+{
+	struct btf *vmlinux, *btf;
+	bool found;
+
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return false;
+	btf = vmlinux;
+	if (mod && nsf_module_btf_loaded(mod)) {
+		btf = btf__load_module_btf(mod, vmlinux);
+		if (!btf) {
+			btf__free(vmlinux);
+			return false;
+		}
+	}
+	found = btf__find_by_name_kind(btf, func, BTF_KIND_FUNC) > 0;
+	if (btf != vmlinux)
+		btf__free(btf);
+	btf__free(vmlinux);
+	return found;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared user-space helpers of nsflushd, nsflush-audit and nsflush-flush. */
+#ifndef NSF_H
+#define NSF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes shared by every tool. */
+enum {
+	NSF_EXIT_OK = 0,
+	NSF_EXIT_FOUND = 1,	/* the thing asked about was found / failed */
+	NSF_EXIT_ERROR = 2,	/* usage or operational error */
+};
+
+extern const char *nsf_prog;	/* program name for messages */
+extern int nsf_verbose;		/* -v: libbpf debug output */
+
+/* One clear line on stderr: "<prog>: <message>". */
+void nsf_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void nsf_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Usage error: one line "<prog>: <message> (see --help)", exit 2. */
+void nsf_usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+/* The option that getopt_long() just rejected, for nsf_usage_error(). */
+const char *nsf_bad_option(char **argv, int optopt);
+
+/* Route libbpf's messages through -v. Call once at start. */
+void nsf_setup_libbpf(void);
+
+/* Fails with one line unless we can load BPF: root (CAP_BPF+CAP_PERFMON or
+ * CAP_SYS_ADMIN) and kernel BTF. */
+int nsf_check_bpf_prereqs(void);
+
+/* Parses "4096", "0x1000", "16M", "1G" into *out. False on junk/overflow. */
+bool nsf_parse_size(const char *s, uint64_t *out);
+
+/*
+ * Is kernel function @func attachable with fentry/fexit? It must have BTF
+ * (inlined and static functions the compiler folded away have none) in
+ * module @mod, or in vmlinux when @mod is NULL or built in.
+ */
+bool nsf_func_has_btf(const char *func, const char *mod);
+
+/* Does module @mod have BTF loaded in the running kernel? */
+bool nsf_module_btf_loaded(const char *mod);
+
+#endif /* NSF_H */

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Loading and attaching the VFIO hooks, and reading their events. */
+#ifndef NSF_TRACER_H
+#define NSF_TRACER_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+#include "nsflush_events.h"
+
+struct nsf_tracer;
+
+typedef int (*nsf_event_fn)(void *ctx, const struct nsflush_event *e);
+
+struct nsf_hook_status {
+	const char *prog;	/* BPF program name */
+	const char *func;	/* kernel function it hooks */
+	bool has_btf;		/* the function is attachable on this kernel */
+	bool attached;
+};
+
+/*
+ * Probes which hooks this kernel can attach, loads and attaches them.
+ * @pid: report only this tgid (0: all). Errors get one clear line.
+ */
+int nsf_tracer_open(struct nsf_tracer **out, __u32 pid, nsf_event_fn fn, void *ctx);
+void nsf_tracer_close(struct nsf_tracer *t);
+
+/* Delivers pending events to fn; waits up to timeout_ms. <0: -errno. */
+int nsf_tracer_poll(struct nsf_tracer *t, int timeout_ms);
+
+/* Events the kernel side could not reserve ring buffer space for. */
+__u64 nsf_tracer_lost(const struct nsf_tracer *t);
+
+/* Per-hook probe/attach status; returns the number of hooks. */
+int nsf_tracer_hooks(const struct nsf_tracer *t, const struct nsf_hook_status **out);
+
+#endif /* NSF_TRACER_H */
