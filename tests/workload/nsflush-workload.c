@@ -1,0 +1,1244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nsflush-workload - a minimal VFIO client that behaves like a tiny VMM.
+ *
+ * It opens the QEMU "edu" PCI device (1234:11e8) through VFIO, attaches it to
+ * an IOMMU domain and then runs a sequence of operations given on the command
+ * line (map, unmap, device DMA, detach, exit without unmapping, ...), printing
+ * one parseable line per operation.  Tests use it to create exactly the DMA
+ * mapping patterns whose cache maintenance nsflush audits.
+ *
+ * Only libc and the Linux UAPI headers are used, so it links statically.
+ * The IOMMU backend is a small table of operations (struct backend); only
+ * the legacy container/type1v2 backend exists today, an iommufd backend
+ * (IOAS + cdev bind) is meant to slot in next to it.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+
+#define PROG "nsflush-workload"
+
+/* Exit codes. */
+#define EXIT_OPFAIL 1
+#define EXIT_USAGE  2
+
+/* QEMU edu device (hw/misc/edu.c). */
+#define EDU_VENDOR        0x1234
+#define EDU_DEVICE        0x11e8
+#define EDU_REG_ID        0x00
+#define EDU_ID_VALUE      0x010000edu
+#define EDU_REG_DMA_SRC   0x80
+#define EDU_REG_DMA_DST   0x88
+#define EDU_REG_DMA_CNT   0x90
+#define EDU_REG_DMA_CMD   0x98
+#define EDU_DMA_RUN       0x1
+#define EDU_DMA_TO_RAM    0x2	/* direction bit: 1 = device buffer -> RAM */
+#define EDU_DMA_BUF       0x40000
+#define EDU_DMA_BUF_SIZE  4096
+#define EDU_DMA_MASK      ((1ULL << 28) - 1)	/* edu clamps DMA addresses to 28 bits */
+#define EDU_DMA_TIMEOUT_MS 10000
+
+#define DEFAULT_IOVA_BASE 0x100000ULL
+
+/* ------------------------------------------------------------------------- */
+/* Output                                                                     */
+
+static bool quiet;
+
+static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void out(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static void err_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void err_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static void __attribute__((noreturn)) usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see --help)\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+static const char *errno_name(int e)
+{
+	static const struct { int e; const char *n; } t[] = {
+		{ EPERM, "EPERM" }, { ENOENT, "ENOENT" }, { EINTR, "EINTR" },
+		{ EIO, "EIO" }, { ENXIO, "ENXIO" }, { EBADF, "EBADF" },
+		{ EAGAIN, "EAGAIN" }, { ENOMEM, "ENOMEM" }, { EACCES, "EACCES" },
+		{ EFAULT, "EFAULT" }, { EBUSY, "EBUSY" }, { EEXIST, "EEXIST" },
+		{ ENODEV, "ENODEV" }, { EINVAL, "EINVAL" }, { ENOSPC, "ENOSPC" },
+		{ ENOTTY, "ENOTTY" }, { ERANGE, "ERANGE" }, { ENOSYS, "ENOSYS" },
+		{ EOPNOTSUPP, "EOPNOTSUPP" }, { ETIMEDOUT, "ETIMEDOUT" },
+		{ EOVERFLOW, "EOVERFLOW" },
+	};
+	static char buf[24];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].e == e)
+			return t[i].n;
+	snprintf(buf, sizeof(buf), "errno%d", e);
+	return buf;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Number parsing                                                             */
+
+/*
+ * Sizes: decimal or 0x-hex, optional K/M/G suffix (powers of 1024).
+ * IOVAs: same grammar, so "0x100000" and "1M" are the same address.
+ * Returns false on any malformed input or overflow.
+ */
+static bool parse_u64(const char *s, uint64_t *val)
+{
+	uint64_t v = 0, mult = 1;
+	unsigned base = 10;
+	const char *p = s;
+
+	if (!s || !*s)
+		return false;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	}
+	if (!isxdigit((unsigned char)*p) || (base == 10 && !isdigit((unsigned char)*p)))
+		return false;
+	for (; *p; p++) {
+		unsigned d;
+
+		if (isdigit((unsigned char)*p))
+			d = (unsigned)(*p - '0');
+		else if (base == 16 && isxdigit((unsigned char)*p))
+			d = (unsigned)(tolower((unsigned char)*p) - 'a' + 10);
+		else
+			break;
+		if (v > (UINT64_MAX - d) / base)
+			return false;
+		v = v * base + d;
+	}
+	if (*p) {
+		switch (*p) {
+		case 'k': case 'K': mult = 1ULL << 10; break;
+		case 'm': case 'M': mult = 1ULL << 20; break;
+		case 'g': case 'G': mult = 1ULL << 30; break;
+		default: return false;
+		}
+		p++;
+		if (*p == 'i')	/* accept KiB/MiB/GiB too */
+			p++;
+		if (*p == 'b' || *p == 'B')
+			p++;
+		if (*p)
+			return false;
+	}
+	if (v > UINT64_MAX / mult)
+		return false;
+	*val = v * mult;
+	return true;
+}
+
+static bool parse_seconds(const char *s, double *val)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s || !(isdigit((unsigned char)*s) || *s == '.'))
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || v < 0 || v > 1e7)
+		return false;
+	*val = v;
+	return true;
+}
+
+/* ------------------------------------------------------------------------- */
+/* State                                                                      */
+
+struct mapping {
+	uint64_t iova;
+	uint64_t size;
+	uint8_t *vaddr;
+};
+
+struct ctx;
+
+/*
+ * IOMMU backend: everything that differs between the legacy VFIO container
+ * (type1) and iommufd.  Device region access (BAR/config) is common: both
+ * hand out a VFIO device fd.
+ */
+struct backend {
+	const char *name;
+	/* open the IOMMU context, attach the device's group, open the device fd */
+	int (*open)(struct ctx *c);
+	/* VFIO_DMA_CC_IOMMU-equivalent: 1 coherent, 0 not, <0 -errno */
+	int (*cache_coherent)(struct ctx *c);
+	int (*map)(struct ctx *c, uint64_t iova, void *vaddr, uint64_t size);
+	/* *unmapped = bytes the kernel reports unmapped */
+	int (*unmap)(struct ctx *c, uint64_t iova, uint64_t size, uint64_t *unmapped);
+	/* unmap everything; *how names the mechanism used */
+	int (*unmap_all)(struct ctx *c, uint64_t *unmapped, const char **how);
+	/* close the device and detach from the IOMMU context while mapped */
+	int (*detach)(struct ctx *c);
+	/* re-attach after detach (re-opens the device fd) */
+	int (*attach)(struct ctx *c);
+	void (*close)(struct ctx *c);
+};
+
+struct ctx {
+	const struct backend *be;
+	char bdf[256];
+	int group_id;
+
+	/* type1 */
+	int container_fd;
+	int group_fd;
+	bool attached;
+
+	/* device (common) */
+	int device_fd;
+	uint64_t bar0_off, bar0_size;
+	uint64_t cfg_off;
+	volatile uint8_t *bar0_map;	/* NULL: use pread/pwrite */
+
+	/* tracked DMA mappings, each one MAP_DMA call */
+	struct mapping *maps;
+	size_t nmaps, cap;
+	uint64_t next_iova;
+};
+
+static uint64_t mapped_bytes(const struct ctx *c)
+{
+	uint64_t t = 0;
+
+	for (size_t i = 0; i < c->nmaps; i++)
+		t += c->maps[i].size;
+	return t;
+}
+
+static void track_add(struct ctx *c, uint64_t iova, uint64_t size, uint8_t *vaddr)
+{
+	if (c->nmaps == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 64;
+		struct mapping *n = realloc(c->maps, ncap * sizeof(*n));
+
+		if (!n) {
+			err_line("out of memory");
+			exit(EXIT_OPFAIL);
+		}
+		c->maps = n;
+		c->cap = ncap;
+	}
+	c->maps[c->nmaps++] = (struct mapping){ iova, size, vaddr };
+}
+
+/* forget tracked mappings lying entirely inside [iova, iova+size) */
+static void track_remove_range(struct ctx *c, uint64_t iova, uint64_t size)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < c->nmaps; i++) {
+		struct mapping *m = &c->maps[i];
+
+		if (m->iova >= iova && m->iova + m->size <= iova + size)
+			continue;
+		c->maps[j++] = *m;
+	}
+	c->nmaps = j;
+}
+
+/* host pointer behind [iova, iova+len) if one tracked mapping holds it all */
+static uint8_t *track_lookup(const struct ctx *c, uint64_t iova, uint64_t len)
+{
+	for (size_t i = 0; i < c->nmaps; i++) {
+		const struct mapping *m = &c->maps[i];
+
+		if (iova >= m->iova && iova - m->iova < m->size &&
+		    len <= m->size - (iova - m->iova))
+			return m->vaddr + (iova - m->iova);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Device discovery                                                           */
+
+static bool read_sysfs_hex(const char *path, unsigned long *val)
+{
+	char buf[32];
+	FILE *f = fopen(path, "r");
+	char *end;
+
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return false;
+	}
+	fclose(f);
+	errno = 0;
+	*val = strtoul(buf, &end, 16);
+	return !errno && end != buf;
+}
+
+/* find the single 1234:11e8 device; returns 0, or -1 with a message printed */
+static int find_edu(char *bdf, size_t len)
+{
+	DIR *d = opendir("/sys/bus/pci/devices");
+	struct dirent *e;
+	int found = 0;
+
+	if (!d) {
+		err_line("/sys/bus/pci/devices: %s", strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d))) {
+		char path[PATH_MAX];
+		unsigned long ven, dev;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", e->d_name);
+		if (!read_sysfs_hex(path, &ven) || ven != EDU_VENDOR)
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", e->d_name);
+		if (!read_sysfs_hex(path, &dev) || dev != EDU_DEVICE)
+			continue;
+		if (found++ == 0)
+			snprintf(bdf, len, "%s", e->d_name);
+	}
+	closedir(d);
+	if (found != 1) {
+		err_line("found %d edu (1234:11e8) PCI devices, need exactly one; use --device BDF",
+			 found);
+		return -1;
+	}
+	return 0;
+}
+
+static int find_group(const char *bdf)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	const char *base, *env;
+	ssize_t n;
+	char *end;
+	long g;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", bdf);
+	if (access(path, F_OK)) {
+		err_line("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0) {
+		env = getenv("NSFLUSH_EDU_GROUP");
+		if (env && *env) {
+			g = strtol(env, &end, 10);
+			if (!*end && g >= 0 && g < INT_MAX)
+				return (int)g;
+		}
+		err_line("%s: %s (no IOMMU group: is the IOMMU on?)", path, strerror(errno));
+		return -1;
+	}
+	link[n] = 0;
+	base = strrchr(link, '/');
+	base = base ? base + 1 : link;
+	g = strtol(base, &end, 10);
+	if (*end || g < 0 || g >= INT_MAX) {
+		err_line("%s: unexpected link target %s", path, link);
+		return -1;
+	}
+	return (int)g;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Device (common to all backends)                                            */
+
+static int device_setup(struct ctx *c)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct vfio_region_info bar = { .argsz = sizeof(bar) };
+	struct vfio_region_info cfg = { .argsz = sizeof(cfg) };
+
+	if (ioctl(c->device_fd, VFIO_DEVICE_GET_INFO, &info)) {
+		err_line("VFIO_DEVICE_GET_INFO %s: %s", c->bdf, strerror(errno));
+		return -1;
+	}
+	if (!(info.flags & VFIO_DEVICE_FLAGS_PCI) ||
+	    info.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX) {
+		err_line("%s: not a VFIO PCI device", c->bdf);
+		return -1;
+	}
+	bar.index = VFIO_PCI_BAR0_REGION_INDEX;
+	cfg.index = VFIO_PCI_CONFIG_REGION_INDEX;
+	if (ioctl(c->device_fd, VFIO_DEVICE_GET_REGION_INFO, &bar) ||
+	    ioctl(c->device_fd, VFIO_DEVICE_GET_REGION_INFO, &cfg)) {
+		err_line("VFIO_DEVICE_GET_REGION_INFO %s: %s", c->bdf, strerror(errno));
+		return -1;
+	}
+	c->bar0_off = bar.offset;
+	c->bar0_size = bar.size;
+	c->cfg_off = cfg.offset;
+	c->bar0_map = NULL;
+	if ((bar.flags & VFIO_REGION_INFO_FLAG_MMAP) && bar.size >= 0x1000) {
+		void *p = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			       c->device_fd, (off_t)bar.offset);
+		if (p != MAP_FAILED)
+			c->bar0_map = p;
+	}
+	return 0;
+}
+
+static void device_close(struct ctx *c)
+{
+	if (c->bar0_map)
+		munmap((void *)c->bar0_map, c->bar0_size);
+	c->bar0_map = NULL;
+	if (c->device_fd >= 0)
+		close(c->device_fd);
+	c->device_fd = -1;
+}
+
+static int bar0_read(struct ctx *c, uint64_t off, unsigned size, uint64_t *val)
+{
+	if (off + size > c->bar0_size)
+		return -ERANGE;
+	if (c->bar0_map) {
+		if (size == 8)
+			*val = *(volatile uint64_t *)(c->bar0_map + off);
+		else
+			*val = *(volatile uint32_t *)(c->bar0_map + off);
+		return 0;
+	}
+	if (size == 8) {
+		uint64_t v;
+
+		if (pread(c->device_fd, &v, 8, (off_t)(c->bar0_off + off)) != 8)
+			return -errno ? -errno : -EIO;
+		*val = v;
+	} else {
+		uint32_t v;
+
+		if (pread(c->device_fd, &v, 4, (off_t)(c->bar0_off + off)) != 4)
+			return -errno ? -errno : -EIO;
+		*val = v;
+	}
+	return 0;
+}
+
+static int bar0_write64(struct ctx *c, uint64_t off, uint64_t val)
+{
+	if (off + 8 > c->bar0_size)
+		return -ERANGE;
+	if (c->bar0_map) {
+		*(volatile uint64_t *)(c->bar0_map + off) = val;
+		__sync_synchronize();
+		return 0;
+	}
+	if (pwrite(c->device_fd, &val, 8, (off_t)(c->bar0_off + off)) != 8)
+		return -errno ? -errno : -EIO;
+	return 0;
+}
+
+static int enable_bus_master(struct ctx *c)
+{
+	uint16_t cmd;
+
+	if (pread(c->device_fd, &cmd, 2, (off_t)(c->cfg_off + PCI_COMMAND)) != 2)
+		return -errno ? -errno : -EIO;
+	if ((cmd & (PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY)) ==
+	    (PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY))
+		return 0;
+	cmd |= PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY;
+	if (pwrite(c->device_fd, &cmd, 2, (off_t)(c->cfg_off + PCI_COMMAND)) != 2)
+		return -errno ? -errno : -EIO;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Backend: legacy VFIO container + type1v2                                   */
+
+static int t1_get_device(struct ctx *c)
+{
+	c->device_fd = ioctl(c->group_fd, VFIO_GROUP_GET_DEVICE_FD, c->bdf);
+	if (c->device_fd < 0) {
+		err_line("VFIO_GROUP_GET_DEVICE_FD %s: %s", c->bdf, strerror(errno));
+		return -1;
+	}
+	return device_setup(c);
+}
+
+static int t1_attach(struct ctx *c)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+
+	if (ioctl(c->group_fd, VFIO_GROUP_GET_STATUS, &st)) {
+		err_line("VFIO_GROUP_GET_STATUS group %d: %s", c->group_id, strerror(errno));
+		return -1;
+	}
+	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		err_line("group %d is not viable (bind all its devices to vfio-pci)",
+			 c->group_id);
+		return -1;
+	}
+	if (ioctl(c->group_fd, VFIO_GROUP_SET_CONTAINER, &c->container_fd)) {
+		err_line("VFIO_GROUP_SET_CONTAINER group %d: %s", c->group_id, strerror(errno));
+		return -1;
+	}
+	c->attached = true;
+	/* the first group sets the IOMMU model; this allocates the domain */
+	if (ioctl(c->container_fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
+		err_line("VFIO_SET_IOMMU type1v2: %s", strerror(errno));
+		return -1;
+	}
+	return t1_get_device(c);
+}
+
+static int t1_open(struct ctx *c)
+{
+	char path[64];
+	int v;
+
+	c->container_fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (c->container_fd < 0) {
+		err_line("/dev/vfio/vfio: %s", strerror(errno));
+		return -1;
+	}
+	v = ioctl(c->container_fd, VFIO_GET_API_VERSION);
+	if (v != VFIO_API_VERSION) {
+		err_line("VFIO API version %d, expected %d", v, VFIO_API_VERSION);
+		return -1;
+	}
+	if (ioctl(c->container_fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) {
+		err_line("kernel lacks VFIO_TYPE1v2_IOMMU");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/dev/vfio/%d", c->group_id);
+	c->group_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (c->group_fd < 0) {
+		err_line("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return t1_attach(c);
+}
+
+static int t1_cache_coherent(struct ctx *c)
+{
+	int r = ioctl(c->container_fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU);
+
+	return r < 0 ? -errno : r;
+}
+
+static int t1_map(struct ctx *c, uint64_t iova, void *vaddr, uint64_t size)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(c->container_fd, VFIO_IOMMU_MAP_DMA, &m) ? -errno : 0;
+}
+
+static int t1_unmap(struct ctx *c, uint64_t iova, uint64_t size, uint64_t *unmapped)
+{
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u), .iova = iova, .size = size,
+	};
+
+	if (ioctl(c->container_fd, VFIO_IOMMU_UNMAP_DMA, &u))
+		return -errno;
+	*unmapped = u.size;
+	return 0;
+}
+
+static int t1_unmap_all(struct ctx *c, uint64_t *unmapped, const char **how)
+{
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u), .flags = VFIO_DMA_UNMAP_FLAG_ALL,
+	};
+
+	if (ioctl(c->container_fd, VFIO_CHECK_EXTENSION, VFIO_UNMAP_ALL) > 0) {
+		*how = "flag_all";
+		if (ioctl(c->container_fd, VFIO_IOMMU_UNMAP_DMA, &u))
+			return -errno;
+		*unmapped = u.size;
+		return 0;
+	}
+	/* older kernels: one full-range unmap per tracked mapping */
+	*how = "each";
+	*unmapped = 0;
+	while (c->nmaps) {
+		uint64_t n = 0;
+		int r = t1_unmap(c, c->maps[0].iova, c->maps[0].size, &n);
+
+		if (r)
+			return r;
+		*unmapped += n;
+		track_remove_range(c, c->maps[0].iova, c->maps[0].size);
+	}
+	return 0;
+}
+
+static int t1_detach(struct ctx *c)
+{
+	/* the kernel refuses UNSET_CONTAINER while a device fd is open */
+	device_close(c);
+	if (ioctl(c->group_fd, VFIO_GROUP_UNSET_CONTAINER))
+		return -errno;
+	c->attached = false;
+	return 0;
+}
+
+static int t1_reattach(struct ctx *c)
+{
+	return t1_attach(c) ? -EIO : 0;
+}
+
+static void t1_close(struct ctx *c)
+{
+	device_close(c);
+	if (c->group_fd >= 0)
+		close(c->group_fd);
+	if (c->container_fd >= 0)
+		close(c->container_fd);
+	c->group_fd = c->container_fd = -1;
+}
+
+static const struct backend backend_type1 = {
+	.name = "type1",
+	.open = t1_open,
+	.cache_coherent = t1_cache_coherent,
+	.map = t1_map,
+	.unmap = t1_unmap,
+	.unmap_all = t1_unmap_all,
+	.detach = t1_detach,
+	.attach = t1_reattach,
+	.close = t1_close,
+};
+
+static const struct backend *const backends[] = { &backend_type1 };
+
+/* ------------------------------------------------------------------------- */
+/* Operations                                                                 */
+
+enum op_kind {
+	OP_CC, OP_IOVA, OP_MAP, OP_UNMAP, OP_UNMAP_ALL, OP_DMA, OP_HOLD,
+	OP_DETACH, OP_ATTACH, OP_EXIT, OP_KILL,
+};
+
+struct op {
+	enum op_kind kind;
+	bool try;		/* failure is reported on stdout and the run goes on */
+	uint64_t a, b, c;
+	int nargs;
+	double secs;
+};
+
+static const struct op_spec {
+	const char *name;
+	enum op_kind kind;
+	int min_args, max_args;
+} op_specs[] = {
+	{ "cc",        OP_CC,        0, 0 },
+	{ "iova",      OP_IOVA,      1, 1 },
+	{ "map",       OP_MAP,       1, 2 },
+	{ "unmap",     OP_UNMAP,     2, 2 },
+	{ "unmap-all", OP_UNMAP_ALL, 0, 0 },
+	{ "dma",       OP_DMA,       1, 3 },
+	{ "hold",      OP_HOLD,      1, 1 },
+	{ "detach",    OP_DETACH,    0, 0 },
+	{ "attach",    OP_ATTACH,    0, 0 },
+	{ "exit",      OP_EXIT,      0, 0 },
+	{ "kill",      OP_KILL,      0, 0 },
+};
+
+static const struct op_spec *find_op(const char *name)
+{
+	for (size_t i = 0; i < sizeof(op_specs) / sizeof(op_specs[0]); i++)
+		if (!strcmp(op_specs[i].name, name))
+			return &op_specs[i];
+	return NULL;
+}
+
+static bool is_number(const char *s)
+{
+	uint64_t v;
+
+	return parse_u64(s, &v);
+}
+
+/* Parse argv[i..] into ops; exits with EXIT_USAGE on any error. */
+static struct op *parse_ops(int argc, char **argv, int i, size_t *nops)
+{
+	struct op *ops = calloc((size_t)argc + 1, sizeof(*ops));
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	size_t n = 0;
+
+	if (!ops) {
+		err_line("out of memory");
+		exit(EXIT_OPFAIL);
+	}
+	while (i < argc) {
+		const struct op_spec *sp;
+		struct op *o = &ops[n];
+		const char *name;
+		const char *args[3] = { 0 };
+		int na = 0;
+
+		if (!strcmp(argv[i], "try")) {
+			o->try = true;
+			if (++i >= argc)
+				usage_error("'try' needs an operation after it");
+		}
+		name = argv[i++];
+		sp = find_op(name);
+		if (!sp)
+			usage_error("unknown operation '%s'", name);
+		o->kind = sp->kind;
+		/* optional arguments are only taken when they look like numbers */
+		while (na < sp->max_args && i < argc &&
+		       (na < sp->min_args || is_number(argv[i]))) {
+			args[na++] = argv[i++];
+		}
+		if (na < sp->min_args)
+			usage_error("'%s' needs %d argument%s", name, sp->min_args,
+				    sp->min_args > 1 ? "s" : "");
+		o->nargs = na;
+		if (sp->kind == OP_HOLD) {
+			if (!parse_seconds(args[0], &o->secs))
+				usage_error("hold: bad seconds '%s'", args[0]);
+		} else {
+			uint64_t *dst[3] = { &o->a, &o->b, &o->c };
+
+			for (int k = 0; k < na; k++)
+				if (!parse_u64(args[k], dst[k]))
+					usage_error("%s: bad number '%s'", name, args[k]);
+		}
+		switch (sp->kind) {
+		case OP_IOVA:
+			if (o->a % page)
+				usage_error("iova: 0x%" PRIx64 " is not page aligned", o->a);
+			break;
+		case OP_MAP:
+			if (na < 2)
+				o->b = o->a;
+			if (!o->a || o->a % page)
+				usage_error("map: size %" PRIu64 " is not a non-zero multiple of %" PRIu64,
+					    o->a, page);
+			if (!o->b || o->b % page || o->a % o->b)
+				usage_error("map: chunk %" PRIu64 " must be a page multiple dividing size %" PRIu64,
+					    o->b, o->a);
+			break;
+		case OP_UNMAP:
+			/* deliberately not validated: tests probe kernel answers */
+			break;
+		case OP_DMA:
+			if (na < 2)
+				o->b = o->a + EDU_DMA_BUF_SIZE;
+			if (na < 3)
+				o->c = EDU_DMA_BUF_SIZE;
+			if (!o->c || o->c > EDU_DMA_BUF_SIZE)
+				usage_error("dma: bytes must be 1..%d", EDU_DMA_BUF_SIZE);
+			if (o->b < o->a ? o->a - o->b < o->c : o->b - o->a < o->c)
+				usage_error("dma: source and destination ranges overlap");
+			break;
+		default:
+			break;
+		}
+		n++;
+	}
+	*nops = n;
+	return ops;
+}
+
+/*
+ * Report a failed op: fatal ones go to stderr and exit 1, 'try' ones print
+ * "<what> error=ENAME" on stdout and continue.
+ */
+static int op_fail(const struct op *o, int err, const char *what, const char *detail)
+{
+	if (o->try) {
+		out("%s error=%s", what, err ? errno_name(err) : "EIO");
+		return 0;
+	}
+	err_line("%s: %s", what, detail ? detail : strerror(err));
+	exit(EXIT_OPFAIL);
+}
+
+static int do_map(struct ctx *c, const struct op *o)
+{
+	uint64_t size = o->a, chunk = o->b, iova = c->next_iova;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), done = 0;
+	char what[128];
+	uint8_t *buf;
+
+	snprintf(what, sizeof(what), "map iova=0x%" PRIx64 " size=%" PRIu64 " chunks=%" PRIu64,
+		 iova, size, size / chunk);
+	if (iova + size < iova) {
+		c->next_iova = iova;
+		return op_fail(o, EOVERFLOW, what, "IOVA range wraps");
+	}
+	c->next_iova = iova + size;
+	if (size > SIZE_MAX)
+		return op_fail(o, ENOMEM, what, NULL);
+	buf = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return op_fail(o, errno, what, NULL);
+	/* fault every page in, with a per-page value so pages are not shared */
+	for (uint64_t off = 0; off < size; off += page)
+		buf[off] = (uint8_t)(off / page) | 1;
+	for (done = 0; done < size; done += chunk) {
+		int r = c->be->map(c, iova + done, buf + done, chunk);
+
+		if (r) {
+			snprintf(what, sizeof(what),
+				 "map iova=0x%" PRIx64 " size=%" PRIu64 " chunks=%" PRIu64
+				 " failed_at=0x%" PRIx64,
+				 iova, size, size / chunk, iova + done);
+			return op_fail(o, -r, what, NULL);
+		}
+		track_add(c, iova + done, chunk, buf + done);
+	}
+	out("map iova=0x%" PRIx64 " size=%" PRIu64 " chunks=%" PRIu64 " chunk=%" PRIu64
+	    " vaddr=%p", iova, size, size / chunk, chunk, (void *)buf);
+	return 0;
+}
+
+static int do_unmap(struct ctx *c, const struct op *o)
+{
+	uint64_t unmapped = 0;
+	char what[96];
+	int r;
+
+	snprintf(what, sizeof(what), "unmap iova=0x%" PRIx64 " size=%" PRIu64, o->a, o->b);
+	r = c->be->unmap(c, o->a, o->b, &unmapped);
+	if (r)
+		return op_fail(o, -r, what, NULL);
+	track_remove_range(c, o->a, o->b);
+	out("%s unmapped=%" PRIu64, what, unmapped);
+	return 0;
+}
+
+static int do_unmap_all(struct ctx *c, const struct op *o)
+{
+	uint64_t unmapped = 0;
+	const char *how = "?";
+	int r = c->be->unmap_all(c, &unmapped, &how);
+
+	if (r)
+		return op_fail(o, -r, "unmap-all", NULL);
+	c->nmaps = 0;
+	out("unmap-all unmapped=%" PRIu64 " via=%s", unmapped, how);
+	return 0;
+}
+
+static int edu_dma_wait(struct ctx *c, int *err)
+{
+	struct timespec t0, now, ms = { 0, 1000000 };
+	uint64_t cmd;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		int r = bar0_read(c, EDU_REG_DMA_CMD, 8, &cmd);
+
+		if (r) {
+			*err = -r;
+			return -1;
+		}
+		if (!(cmd & EDU_DMA_RUN))
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000 +
+		    (now.tv_nsec - t0.tv_nsec) / 1000000 > EDU_DMA_TIMEOUT_MS) {
+			*err = ETIMEDOUT;
+			return -1;
+		}
+		nanosleep(&ms, NULL);
+	}
+}
+
+static int edu_dma(struct ctx *c, uint64_t src, uint64_t dst, uint64_t cnt, uint64_t cmd,
+		   int *err)
+{
+	int r;
+
+	if ((r = bar0_write64(c, EDU_REG_DMA_SRC, src)) ||
+	    (r = bar0_write64(c, EDU_REG_DMA_DST, dst)) ||
+	    (r = bar0_write64(c, EDU_REG_DMA_CNT, cnt)) ||
+	    (r = bar0_write64(c, EDU_REG_DMA_CMD, cmd))) {
+		*err = -r;
+		return -1;
+	}
+	return edu_dma_wait(c, err);
+}
+
+static int do_dma(struct ctx *c, const struct op *o)
+{
+	uint64_t src = o->a, dst = o->b, len = o->c, id = 0;
+	uint8_t *hsrc, *hdst;
+	char what[128], detail[384];
+	uint32_t x;
+	int err = 0;
+
+	snprintf(what, sizeof(what), "dma iova=0x%" PRIx64 " dst_iova=0x%" PRIx64
+		 " bytes=%" PRIu64, src, dst, len);
+	if (c->device_fd < 0)
+		return op_fail(o, ENODEV, what, "device is detached");
+	if ((err = -bar0_read(c, EDU_REG_ID, 4, &id)))
+		return op_fail(o, err, what, NULL);
+	if (id != EDU_ID_VALUE) {
+		snprintf(detail, sizeof(detail), "%s is not an edu device (id 0x%08" PRIx64 ")",
+			 c->bdf, id);
+		return op_fail(o, ENODEV, what, detail);
+	}
+	if (src + len > EDU_DMA_MASK + 1 || dst + len > EDU_DMA_MASK + 1)
+		return op_fail(o, ERANGE, what, "edu can only DMA below 256 MiB (28-bit mask)");
+	hsrc = track_lookup(c, src, len);
+	hdst = track_lookup(c, dst, len);
+	if (!hsrc || !hdst) {
+		snprintf(detail, sizeof(detail), "0x%" PRIx64 "+%" PRIu64
+			 " is not inside one mapping made by this process",
+			 hsrc ? dst : src, len);
+		return op_fail(o, ENOENT, what, detail);
+	}
+	if ((err = -enable_bus_master(c)))
+		return op_fail(o, err, what, NULL);
+
+	/* random pattern in, zeros out; a stale page can then never pass */
+	x = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16) ^ (uint32_t)src ^ 0x9e3779b9u;
+	for (uint64_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		hsrc[i] = (uint8_t)x;
+	}
+	memset(hdst, 0, len);
+	__sync_synchronize();
+
+	if (edu_dma(c, src, EDU_DMA_BUF, len, EDU_DMA_RUN, &err))
+		return op_fail(o, err, what, NULL);
+	if (edu_dma(c, EDU_DMA_BUF, dst, len, EDU_DMA_RUN | EDU_DMA_TO_RAM, &err))
+		return op_fail(o, err, what, NULL);
+	__sync_synchronize();
+
+	for (uint64_t i = 0; i < len; i++) {
+		if (hdst[i] != hsrc[i]) {
+			snprintf(detail, sizeof(detail),
+				 "data mismatch at byte %" PRIu64 " (got 0x%02x, wrote 0x%02x)",
+				 i, hdst[i], hsrc[i]);
+			if (o->try) {
+				out("%s error=mismatch", what);
+				return 0;
+			}
+			return op_fail(o, EIO, what, detail);
+		}
+	}
+	out("%s ok", what);
+	return 0;
+}
+
+static void do_hold(double secs)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)secs,
+		.tv_nsec = (long)((secs - (double)(time_t)secs) * 1e9),
+	};
+
+	out("hold seconds=%g", secs);
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static void run_op(struct ctx *c, const struct op *o)
+{
+	int r;
+
+	switch (o->kind) {
+	case OP_CC:
+		r = c->be->cache_coherent(c);
+		if (r < 0) {
+			op_fail(o, -r, "cc", NULL);
+			break;
+		}
+		out("cc_iommu=%d", r);
+		break;
+	case OP_IOVA:
+		c->next_iova = o->a;
+		out("iova next=0x%" PRIx64, o->a);
+		break;
+	case OP_MAP:
+		do_map(c, o);
+		break;
+	case OP_UNMAP:
+		do_unmap(c, o);
+		break;
+	case OP_UNMAP_ALL:
+		do_unmap_all(c, o);
+		break;
+	case OP_DMA:
+		do_dma(c, o);
+		break;
+	case OP_HOLD:
+		do_hold(o->secs);
+		break;
+	case OP_DETACH: {
+		uint64_t dropped = mapped_bytes(c);
+		char what[48];
+
+		snprintf(what, sizeof(what), "detach group=%d", c->group_id);
+		if (!c->attached) {
+			op_fail(o, EINVAL, what, "not attached");
+			break;
+		}
+		r = c->be->detach(c);
+		if (r) {
+			op_fail(o, -r, what, NULL);
+			break;
+		}
+		/* the last detach makes the kernel unmap and unpin everything */
+		c->nmaps = 0;
+		out("%s dropped=%" PRIu64, what, dropped);
+		break;
+	}
+	case OP_ATTACH: {
+		char what[48];
+
+		snprintf(what, sizeof(what), "attach group=%d", c->group_id);
+		if (c->attached) {
+			op_fail(o, EBUSY, what, "already attached");
+			break;
+		}
+		r = c->be->attach(c);
+		if (r) {
+			/* detail already printed by the backend */
+			if (!o->try)
+				exit(EXIT_OPFAIL);
+			out("%s error=%s", what, errno_name(-r));
+			break;
+		}
+		out("%s", what);
+		break;
+	}
+	case OP_EXIT:
+		out("exit mapped=%" PRIu64, mapped_bytes(c));
+		fflush(NULL);
+		_exit(0);
+	case OP_KILL:
+		out("kill mapped=%" PRIu64, mapped_bytes(c));
+		fflush(NULL);
+		raise(SIGKILL);
+		_exit(EXIT_OPFAIL);	/* not reached */
+	}
+}
+
+/* ------------------------------------------------------------------------- */
+
+static void help(void)
+{
+	printf(
+"Usage: " PROG " [OPTIONS] [--] OP [ARGS] [OP [ARGS]]...\n"
+"\n"
+"A minimal VFIO client (a tiny VMM): opens the edu PCI device (1234:11e8)\n"
+"through /dev/vfio, attaches it to a type1v2 IOMMU domain, then runs the\n"
+"operations in order.  Each operation prints one line of key=value fields.\n"
+"\n"
+"Options:\n"
+"  --device BDF      device to use (default: $NSFLUSH_EDU_BDF, else the only\n"
+"                    1234:11e8 device in /sys/bus/pci/devices)\n"
+"  --iova-base IOVA  IOVA of the first map (default 0x%llx)\n"
+"  --backend NAME    IOMMU backend: type1 (default; iommufd: not yet)\n"
+"  --quiet           print nothing on stdout (errors still go to stderr)\n"
+"  --help            this text\n"
+"\n"
+"Operations:\n"
+"  cc                  print cc_iommu=0|1: VFIO_CHECK_EXTENSION(VFIO_DMA_CC_IOMMU)\n"
+"                      with the domain attached (1 = coherent, snoop control)\n"
+"  map SIZE [CHUNK]    mmap SIZE bytes anonymous (touched) and VFIO_IOMMU_MAP_DMA\n"
+"                      them as SIZE/CHUNK adjacent mappings at the next free IOVA\n"
+"                      (CHUNK defaults to SIZE)\n"
+"  iova IOVA           set the IOVA of the next map\n"
+"  unmap IOVA SIZE     VFIO_IOMMU_UNMAP_DMA; prints the bytes the kernel unmapped\n"
+"                      (type1v2 refuses to split a mapping: EINVAL)\n"
+"  unmap-all           unmap everything (VFIO_DMA_UNMAP_FLAG_ALL when supported)\n"
+"  dma IOVA [DST [N]]  edu DMA of N (<= 4096, default 4096) random bytes from\n"
+"                      IOVA into the device and back out to DST (default\n"
+"                      IOVA+4096); both must be mapped here and below 256 MiB\n"
+"  hold SECONDS        sleep (fractions allowed)\n"
+"  detach              close the device and VFIO_GROUP_UNSET_CONTAINER while\n"
+"                      mapped (the kernel drops all mappings)\n"
+"  attach              set the container and IOMMU again, reopen the device\n"
+"  exit                exit(0) at once without unmapping (release path)\n"
+"  kill                raise SIGKILL on itself\n"
+"  try OP ...          run OP; on failure print '<op fields> error=ENAME' on\n"
+"                      stdout and continue instead of exiting 1\n"
+"\n"
+"Numbers: decimal or 0x-hex, optional K/M/G suffix (1024-based): 4K, 2M, 0x100000.\n"
+"\n"
+"Output (stdout, one line each):\n"
+"  pid=N                                 first line\n"
+"  open backend=type1 device=BDF group=N bar0=mmap|rw edu_id=0x010000ed\n"
+"  cc_iommu=0\n"
+"  map iova=0x100000 size=N chunks=N chunk=N vaddr=0x...\n"
+"  unmap iova=0x100000 size=N unmapped=N\n"
+"  unmap-all unmapped=N via=flag_all|each\n"
+"  dma iova=0x100000 dst_iova=0x101000 bytes=4096 ok\n"
+"  hold seconds=S | iova next=0x... | detach group=N dropped=N | attach group=N\n"
+"  exit mapped=N | kill mapped=N         (bytes still mapped)\n"
+"  done mapped=N                         end of the list; fds are then closed\n"
+"Errors: one line on stderr, exit 1 ('" PROG ": map iova=0x...: Invalid argument').\n"
+"Usage errors exit 2 before any operation runs.\n"
+"\n"
+"Examples:\n"
+"  " PROG " cc map 256M 2M dma 0x100000 unmap-all\n"
+"  " PROG " map 16M 4K unmap 0x100000 16M          # 4096 x 4 KiB maps, one unmap\n"
+"  " PROG " map 4M 2M try unmap 0x100000 1M unmap 0x100000 2M\n"
+"  " PROG " map 64M hold 5 exit                    # leave it to the release path\n"
+"  " PROG " map 8M detach cc attach map 8M dma 0x900000\n",
+	(unsigned long long)DEFAULT_IOVA_BASE);
+}
+
+int main(int argc, char **argv)
+{
+	struct ctx c = {
+		.be = &backend_type1,
+		.group_id = -1,
+		.container_fd = -1, .group_fd = -1, .device_fd = -1,
+		.next_iova = DEFAULT_IOVA_BASE,
+	};
+	const char *device = NULL, *env;
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	struct op *ops;
+	size_t nops;
+	uint64_t id = 0;
+	int i;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			help();
+			return 0;
+		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+			quiet = true;
+		} else if (!strcmp(a, "--device") || !strcmp(a, "--iova-base") ||
+			   !strcmp(a, "--backend")) {
+			if (i + 1 >= argc)
+				usage_error("%s needs a value", a);
+			if (!strcmp(a, "--device")) {
+				device = argv[++i];
+			} else if (!strcmp(a, "--iova-base")) {
+				if (!parse_u64(argv[++i], &c.next_iova) ||
+				    c.next_iova % (uint64_t)sysconf(_SC_PAGESIZE))
+					usage_error("--iova-base: bad or unaligned IOVA '%s'", argv[i]);
+			} else {
+				const char *b = argv[++i];
+				size_t k;
+
+				for (k = 0; k < sizeof(backends) / sizeof(backends[0]); k++)
+					if (!strcmp(backends[k]->name, b))
+						break;
+				if (k == sizeof(backends) / sizeof(backends[0]))
+					usage_error("--backend: '%s' is not implemented (have: type1)", b);
+				c.be = backends[k];
+			}
+		} else {
+			usage_error("unknown option '%s'", a);
+		}
+	}
+	ops = parse_ops(argc, argv, i, &nops);
+
+	out("pid=%d", (int)getpid());
+	if (!device) {
+		env = getenv("NSFLUSH_EDU_BDF");
+		if (env && *env)
+			device = env;
+	}
+	if (device) {
+		if (strlen(device) >= sizeof(c.bdf) || strchr(device, '/'))
+			usage_error("--device: bad BDF '%s'", device);
+		snprintf(c.bdf, sizeof(c.bdf), "%s", device);
+	} else if (find_edu(c.bdf, sizeof(c.bdf))) {
+		return EXIT_OPFAIL;
+	}
+
+	/* root has CAP_IPC_LOCK; for anyone else, pinning counts against MEMLOCK */
+	if (setrlimit(RLIMIT_MEMLOCK, &rl)) {
+		/* not fatal: big maps may then fail with ENOMEM, reported there */
+	}
+	c.group_id = find_group(c.bdf);
+	if (c.group_id < 0)
+		return EXIT_OPFAIL;
+	if (c.be->open(&c))
+		return EXIT_OPFAIL;
+	bar0_read(&c, EDU_REG_ID, 4, &id);
+	out("open backend=%s device=%s group=%d bar0=%s edu_id=0x%08" PRIx64,
+	    c.be->name, c.bdf, c.group_id, c.bar0_map ? "mmap" : "rw", id);
+
+	for (size_t k = 0; k < nops; k++)
+		run_op(&c, &ops[k]);
+
+	out("done mapped=%" PRIu64, mapped_bytes(&c));
+	c.be->close(&c);
+	free(ops);
+	free(c.maps);
+	return 0;
+}
