@@ -419,7 +419,9 @@ static int find_group(const char *bdf)
 	if (n < 0) {
 		env = getenv("NSFLUSH_EDU_GROUP");
 		if (env && *env) {
-			g = strtol(env, &end, 10);
+			/* the lab sets it as /dev/vfio/N; a bare N works too */
+			base = strrchr(env, '/');
+			g = strtol(base ? base + 1 : env, &end, 10);
 			if (!*end && g >= 0 && g < INT_MAX)
 				return (int)g;
 		}
