@@ -266,6 +266,15 @@ struct ctx {
 	uint64_t next_iova;
 };
 
+/* monotonic nanoseconds, for the ns= field (time spent in the ioctls) */
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static uint64_t mapped_bytes(const struct ctx *c)
 {
 	uint64_t t = 0;
@@ -860,7 +869,7 @@ static int op_fail(const struct op *o, int err, const char *what, const char *de
 static int do_map(struct ctx *c, const struct op *o)
 {
 	uint64_t size = o->a, chunk = o->b, iova = c->next_iova;
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), done = 0;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), done = 0, t0;
 	char what[128];
 	uint8_t *buf;
 
@@ -880,6 +889,7 @@ static int do_map(struct ctx *c, const struct op *o)
 	/* fault every page in, with a per-page value so pages are not shared */
 	for (uint64_t off = 0; off < size; off += page)
 		buf[off] = (uint8_t)(off / page) | 1;
+	t0 = now_ns();
 	for (done = 0; done < size; done += chunk) {
 		int r = c->be->map(c, iova + done, buf + done, chunk);
 
@@ -893,22 +903,25 @@ static int do_map(struct ctx *c, const struct op *o)
 		track_add(c, iova + done, chunk, buf + done);
 	}
 	out("map iova=0x%" PRIx64 " size=%" PRIu64 " chunks=%" PRIu64 " chunk=%" PRIu64
-	    " vaddr=%p", iova, size, size / chunk, chunk, (void *)buf);
+	    " vaddr=%p ns=%" PRIu64, iova, size, size / chunk, chunk, (void *)buf,
+	    now_ns() - t0);
 	return 0;
 }
 
 static int do_unmap(struct ctx *c, const struct op *o)
 {
-	uint64_t unmapped = 0;
+	uint64_t unmapped = 0, t0;
 	char what[96];
 	int r;
 
 	snprintf(what, sizeof(what), "unmap iova=0x%" PRIx64 " size=%" PRIu64, o->a, o->b);
+	t0 = now_ns();
 	r = c->be->unmap(c, o->a, o->b, &unmapped);
+	t0 = now_ns() - t0;
 	if (r)
 		return op_fail(o, -r, what, NULL);
 	track_remove_range(c, o->a, o->b);
-	out("%s unmapped=%" PRIu64, what, unmapped);
+	out("%s unmapped=%" PRIu64 " ns=%" PRIu64, what, unmapped, t0);
 	return 0;
 }
 
@@ -916,26 +929,29 @@ static int do_unmap_all(struct ctx *c, const struct op *o)
 {
 	uint64_t unmapped = 0;
 	const char *how = "?";
+	uint64_t t0 = now_ns();
 	int r = c->be->unmap_all(c, &unmapped, &how);
 
+	t0 = now_ns() - t0;
 	if (r)
 		return op_fail(o, -r, "unmap-all", NULL);
 	track_remove_all(c);
-	out("unmap-all unmapped=%" PRIu64 " via=%s", unmapped, how);
+	out("unmap-all unmapped=%" PRIu64 " via=%s ns=%" PRIu64, unmapped, how, t0);
 	return 0;
 }
 
 /* one UNMAP_DMA per tracked mapping, in map order */
 static int do_unmap_each(struct ctx *c, const struct op *o)
 {
-	uint64_t total = 0, count = 0;
+	uint64_t total = 0, count = 0, ns = 0;
 	char what[96];
 
 	while (c->nmaps) {
 		struct mapping m = c->maps[0];
-		uint64_t n = 0;
+		uint64_t n = 0, t0 = now_ns();
 		int r = c->be->unmap(c, m.iova, m.size, &n);
 
+		ns += now_ns() - t0;
 		if (r) {
 			snprintf(what, sizeof(what), "unmap-each count=%" PRIu64 " unmapped=%" PRIu64
 				 " failed_at=0x%" PRIx64, count, total, m.iova);
@@ -945,7 +961,7 @@ static int do_unmap_each(struct ctx *c, const struct op *o)
 		total += n;
 		count++;
 	}
-	out("unmap-each count=%" PRIu64 " unmapped=%" PRIu64, count, total);
+	out("unmap-each count=%" PRIu64 " unmapped=%" PRIu64 " ns=%" PRIu64, count, total, ns);
 	return 0;
 }
 
@@ -1217,10 +1233,11 @@ static void help(void)
 "  pid=N                                 first line\n"
 "  open backend=type1 device=BDF group=N bar0=mmap|rw edu_id=0x010000ed\n"
 "  cc_iommu=0\n"
-"  map iova=0x100000 size=N chunks=N chunk=N vaddr=0x...\n"
-"  unmap iova=0x100000 size=N unmapped=N\n"
-"  unmap-all unmapped=N via=flag_all|each\n"
-"  unmap-each count=N unmapped=N\n"
+"  map iova=0x100000 size=N chunks=N chunk=N vaddr=0x... ns=N\n"
+"  unmap iova=0x100000 size=N unmapped=N ns=N\n"
+"  unmap-all unmapped=N via=flag_all|each ns=N\n"
+"  unmap-each count=N unmapped=N ns=N\n"
+"  (ns= is the time spent in the MAP/UNMAP ioctls, CLOCK_MONOTONIC)\n"
 "  dma iova=0x100000 dst_iova=0x101000 bytes=4096 ok    (or error=mismatch)\n"
 "  hold seconds=S | iova next=0x... | detach group=N dropped=N | attach group=N\n"
 "  exit mapped=N | kill mapped=N         (bytes still mapped)\n"
