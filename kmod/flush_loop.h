@@ -6,8 +6,7 @@
  * and tests/bench/bench-flush.c, so that what is measured on the host CPU
  * is exactly the loop the module runs (under TCG a CLFLUSH costs nothing).
  *
- * Before including, define nothing; in user space the header maps the few
- * kernel types it needs onto <stdint.h>.
+ * In user space it maps the two kernel types it uses onto <stdint.h>.
  */
 #ifndef NSFLUSH_FLUSH_LOOP_H
 #define NSFLUSH_FLUSH_LOOP_H
@@ -19,10 +18,9 @@
 #else
 #include <stdint.h>
 #include <errno.h>
+#include <linux/types.h>	/* __u64 etc., for nsflush_kfunc.h */
 typedef uint64_t u64;
 typedef uint32_t u32;
-typedef uint64_t __u64;
-typedef int32_t __s32;
 #ifndef __always_inline
 #define __always_inline inline __attribute__((__always_inline__))
 #endif
