@@ -880,8 +880,10 @@ static int do_map(struct ctx *c, const struct op *o)
 		return op_fail(o, EOVERFLOW, what, "IOVA range wraps");
 	}
 	c->next_iova = iova + size;
-	if (size > SIZE_MAX)
-		return op_fail(o, ENOMEM, what, NULL);
+	/* refuse what cannot be pinned rather than meet the OOM killer */
+	if (size > SIZE_MAX ||
+	    size / page > (uint64_t)sysconf(_SC_PHYS_PAGES))
+		return op_fail(o, ENOMEM, what, "larger than physical memory");
 	buf = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
@@ -1215,9 +1217,10 @@ static void help(void)
 "  unmap-each          one VFIO_IOMMU_UNMAP_DMA per mapping still held, in order\n"
 "  dma IOVA [DST [N]]  edu DMA of N (<= 4096, default 4096) random bytes from\n"
 "                      IOVA into the device and back out to DST (default\n"
-"                      IOVA+4096); both must lie in maps made here, below\n"
-"                      256 MiB.  On IOVAs already unmapped the line says stale=1\n"
-"                      and the DMA must fail (IOMMU fault): use 'try dma'\n"
+"                      IOVA+4096); each range must lie inside one CHUNK mapped\n"
+"                      here, below 256 MiB.  On IOVAs already unmapped the line\n"
+"                      says stale=1 and the DMA must fail (IOMMU fault): use\n"
+"                      'try dma'\n"
 "  hold SECONDS        sleep (fractions allowed)\n"
 "  detach              close the device and VFIO_GROUP_UNSET_CONTAINER while\n"
 "                      mapped (the kernel drops all mappings)\n"

@@ -7,8 +7,9 @@
 #   Default: debian-6.12 debian-6.12:snoop debian-6.1
 #
 # Needs build/nsflush-workload and build/static/nsflush-workload (make).
-# Prints "PASS name[config]" / "FAIL name[config]: why" per case and a
-# closing count. Exit: 0 all passed, 1 a failure, 77 lab unavailable (skip).
+# Prints "PASS name[config]" / "FAIL name[config]: why" per case, "SKIP
+# config: why" when the lab cannot boot (tests/run counts these lines), and a
+# closing count. Exit status: 1 if any check failed, else 0.
 # Env: NSFLUSH_VM_RUN (default <checkout>/tests/vm/run), KEEP_LOGS=1.
 set -uo pipefail
 
@@ -252,5 +253,4 @@ for cfg in "${configs[@]}"; do
 done
 
 echo "# workload: $npass passed, $nfail failed, $nskip configs skipped"
-[ $nfail -eq 0 ] || exit 1
-[ $nskip -lt ${#configs[@]} ] || exit 77   # nothing ran in a guest: a skip, not a pass
+[ $nfail -eq 0 ]
