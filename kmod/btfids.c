@@ -39,6 +39,11 @@
 
 static int verbose;
 
+/* Where the sets are, for --check (sorting moves entries off their symbols). */
+#define MAX_SETS 64
+static struct { size_t off, hdr, ent, cnt; } sets[MAX_SETS];
+static int nsets;
+
 struct idsec {
 	unsigned char *buf;	/* the section's bytes, patched in place */
 	size_t size;
@@ -105,6 +110,15 @@ static int patch_symbol(struct idsec *sec, struct btf *btf, GElf_Sym *sym,
 		if (sym->st_size < hdr || !in_section(sec, sym, sym->st_size, name))
 			return -1;
 		cnt = (sym->st_size - hdr) / ent;
+		if (nsets == MAX_SETS) {
+			fprintf(stderr, "btfids: too many sets\n");
+			return -1;
+		}
+		sets[nsets].off = p - sec->buf;
+		sets[nsets].hdr = hdr;
+		sets[nsets].ent = ent;
+		sets[nsets].cnt = cnt;
+		nsets++;
 		memcpy(p, &cnt, sizeof(cnt));
 		qsort(p + hdr, cnt, ent, set8 ? cmp_pair : cmp_u32);
 		if (verbose)
@@ -139,6 +153,65 @@ static int patch_symbol(struct idsec *sec, struct btf *btf, GElf_Sym *sym,
 	memcpy(p, &cnt, sizeof(cnt));
 	if (verbose)
 		fprintf(stderr, "btfids: %s -> %d\n", tname, id);
+	return 0;
+}
+
+/*
+ * --check: resolving again is not idempotent once a set was sorted (its
+ * symbols now name other slots, so flags would pair with other ids).
+ * Compare sets as sorted columns of ids and of flags, the rest byte for
+ * byte.
+ */
+static int same_section(const unsigned char *file, const unsigned char *want,
+			size_t size)
+{
+	unsigned char *a = malloc(size), *b = malloc(size);
+	uint32_t *col[2];
+	int i, k, same;
+	size_t j;
+
+	if (!a || !b) {
+		free(a);
+		free(b);
+		return 0;
+	}
+	memcpy(a, file, size);
+	memcpy(b, want, size);
+	for (i = 0; i < nsets; i++) {
+		for (k = 0; k < (int)(sets[i].ent / 4); k++) {
+			unsigned char *bufs[2] = { a, b };
+			int w;
+
+			for (w = 0; w < 2; w++) {
+				col[w] = calloc(sets[i].cnt + 1, sizeof(uint32_t));
+				if (!col[w])
+					abort();
+				for (j = 0; j < sets[i].cnt; j++)
+					memcpy(&col[w][j], bufs[w] + sets[i].off + sets[i].hdr +
+					       j * sets[i].ent + k * 4, 4);
+				qsort(col[w], sets[i].cnt, 4, cmp_u32);
+			}
+			same = !memcmp(col[0], col[1], sets[i].cnt * 4);
+			free(col[0]);
+			free(col[1]);
+			if (!same)
+				goto differ;
+		}
+		/* ids sorted in the file? */
+		for (j = 1; j < sets[i].cnt; j++)
+			if (cmp_u32(a + sets[i].off + sets[i].hdr + (j - 1) * sets[i].ent,
+				    a + sets[i].off + sets[i].hdr + j * sets[i].ent) > 0)
+				goto differ;
+		memset(a + sets[i].off + sets[i].hdr, 0, sets[i].cnt * sets[i].ent);
+		memset(b + sets[i].off + sets[i].hdr, 0, sets[i].cnt * sets[i].ent);
+	}
+	same = !memcmp(a, b, size);
+	free(a);
+	free(b);
+	return same;
+differ:
+	free(a);
+	free(b);
 	return 0;
 }
 
@@ -255,7 +328,7 @@ int main(int argc, char **argv)
 
 	if (check) {
 		data = elf_getdata(elf_getscn(elf, ids_ndx), NULL);
-		if (memcmp(data->d_buf, sec.buf, sec.size)) {
+		if (!same_section(data->d_buf, sec.buf, sec.size)) {
 			fprintf(stderr, "btfids: %s: .BTF_ids differs from its BTF\n", path);
 			goto out;
 		}
