@@ -71,6 +71,8 @@
 /* Output                                                                     */
 
 static bool quiet;
+/* transparent huge pages for map buffers: 0 kernel default, 1 on, -1 off */
+static int thp;
 
 static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void out(const char *fmt, ...)
@@ -888,6 +890,9 @@ static int do_map(struct ctx *c, const struct op *o)
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
 		return op_fail(o, errno, what, NULL);
+	/* THP changes how the kernel pins (whole folios vs single pages) */
+	if (thp && madvise(buf, (size_t)size, thp > 0 ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
+		return op_fail(o, errno, what, "madvise (THP)");
 	/* fault every page in, with a per-page value so pages are not shared */
 	for (uint64_t off = 0; off < size; off += page)
 		buf[off] = (uint8_t)(off / page) | 1;
@@ -1201,6 +1206,8 @@ static void help(void)
 "                    1234:11e8 device in /sys/bus/pci/devices)\n"
 "  --iova-base IOVA  IOVA of the first map (default 0x%llx)\n"
 "  --backend NAME    IOMMU backend: type1 (default; iommufd: not yet)\n"
+"  --thp on|off      madvise map buffers (MADV_HUGEPAGE / MADV_NOHUGEPAGE);\n"
+"                    default: the kernel's THP policy\n"
 "  --quiet           print nothing on stdout (errors still go to stderr)\n"
 "  --help            this text\n"
 "\n"
@@ -1285,6 +1292,16 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			quiet = true;
+		} else if (!strcmp(a, "--thp")) {
+			if (i + 1 >= argc)
+				usage_error("%s needs a value", a);
+			i++;
+			if (!strcmp(argv[i], "on"))
+				thp = 1;
+			else if (!strcmp(argv[i], "off"))
+				thp = -1;
+			else
+				usage_error("--thp: want on or off, not '%s'", argv[i]);
 		} else if (!strcmp(a, "--device") || !strcmp(a, "--iova-base") ||
 			   !strcmp(a, "--backend")) {
 			if (i + 1 >= argc)

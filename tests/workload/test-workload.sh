@@ -59,6 +59,7 @@ usage_case dma-overlap dma 0x100000 0x100800
 usage_case dma-too-big dma 0x100000 0x200000 8K
 usage_case backend --backend iommufd cc
 usage_case try-alone try
+usage_case thp --thp maybe cc
 if "$W" --help | grep -q '^Examples:'; then pass help; else fail help "--help lacks examples"; fi
 out=$(NSFLUSH_EDU_BDF= "$W" --device 0000:ff:1f.7 cc 2>"$tmp/err"); rc=$?
 if [ $rc -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; then pass no-device
@@ -72,7 +73,7 @@ guest_script='
 W=$1 WS=$2
 c() { n=$1; shift; echo "@@begin $n"; "$@" 2>&1; echo "@@end $n rc=$?"; }
 c basic     $W cc map 256M 2M dma 0x100000 dma 0x100000 0x300000 unmap-all
-c static    $WS cc map 4M dma 0x100000 unmap-all
+c static    $WS --thp on cc map 4M dma 0x100000 unmap-all
 c partial   $W map 8M 2M try unmap 0x100000 1M unmap 0x300000 2M try unmap 0x400000 2M \
                try dma 0x300000 0x500000 dma 0x500000 0x700000 unmap 0x100000 8M unmap 0x100000 8M
 c fatal     $W map 4M 2M unmap 0x100000 1M cc
@@ -84,7 +85,7 @@ c detach    $W map 8M 2M dma 0x100000 detach attach cc try dma 0x100000 map 4M d
 c small     $W map 16M 4K unmap-each map 16M 4K unmap 0x1100000 16M
 c big       $W map 256M unmap 0x100000 256M
 c dma-range $W map 256M dma 0xfffe000 try dma 0xffff000 try dma 0x20000000
-c misc      $W --iova-base 0x4000000 map 2M iova 0x2000000 map 2M hold 0.2 dma 0x2000000 0x4000000
+c misc      $W --thp off --iova-base 0x4000000 map 2M iova 0x2000000 map 2M hold 0.2 dma 0x2000000 0x4000000
 c quiet     $W --quiet cc map 2M dma 0x100000 unmap-all
 '
 
