@@ -31,7 +31,9 @@
  * With the parameter test_interface=1 (off by default), root can also
  * write "PHYS LEN" (any base) to /sys/kernel/nsflush/test_flush and read
  * "RET FLUSHED NO_PAGE RESERVED NOT_MAPPED UNCACHED" back from it, to test
- * the module without BPF.
+ * the module without BPF; reading /sys/kernel/nsflush/test_selftest makes
+ * pages uncached/write-combining with set_memory_*() and checks the
+ * verdicts ("PASS name" / "FAIL name: why" lines).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -47,6 +49,7 @@
 #include <asm/cpufeature.h>
 #include <asm/msr.h>
 #include <asm/pgtable.h>
+#include <asm/set_memory.h>
 
 #include "compat.h"
 #include "flush_loop.h"
@@ -289,7 +292,88 @@ static ssize_t test_flush_show(struct kobject *kobj,
 static struct kobj_attribute nsflush_test_attr =
 	__ATTR(test_flush, 0600, test_flush_show, test_flush_store);
 
-static struct attribute *nsflush_attrs[NSF_NR + 3];
+/*
+ * Reading test_selftest changes the direct-map caching of pages the
+ * module allocates and checks the verdicts, including a 4K page split out
+ * of a large mapping. Lines are "PASS name" or "FAIL name: ...".
+ */
+struct nsflush_expect {
+	u64 flushed, uncached;
+};
+
+static int nsflush_selftest_one(char *buf, int n, const char *name, u64 phys,
+				u64 len, struct nsflush_expect want)
+{
+	struct nsflush_flush_result r;
+	int ret = nsflush_flush_phys(phys, len, &r);
+
+	if (!ret && r.flushed_bytes == want.flushed &&
+	    r.skipped_bytes[NSFLUSH_SKIP_UNCACHED] == want.uncached &&
+	    r.flushed_bytes + r.skipped_bytes[NSFLUSH_SKIP_UNCACHED] == len)
+		return n + sysfs_emit_at(buf, n, "PASS %s\n", name);
+	return n + sysfs_emit_at(buf, n,
+				 "FAIL %s: ret %d flushed %llu uncached %llu, want %llu %llu\n",
+				 name, ret, r.flushed_bytes,
+				 r.skipped_bytes[NSFLUSH_SKIP_UNCACHED],
+				 want.flushed, want.uncached);
+}
+
+static ssize_t test_selftest_show(struct kobject *kobj,
+				  struct kobj_attribute *attr, char *buf)
+{
+	const unsigned int order = PMD_SHIFT - PAGE_SHIFT;
+	struct page *page;
+	unsigned long va;
+	u64 pa, big = PAGE_SIZE << order;
+	int n = 0;
+
+	page = alloc_page(GFP_KERNEL);
+	if (!page)
+		return -ENOMEM;
+	va = (unsigned long)page_address(page);
+	pa = PFN_PHYS(page_to_pfn(page));
+	n = nsflush_selftest_one(buf, n, "wb_page", pa, PAGE_SIZE,
+				 (struct nsflush_expect){ PAGE_SIZE, 0 });
+	if (!set_memory_uc(va, 1)) {
+		n = nsflush_selftest_one(buf, n, "uc_page", pa + 100, 200,
+					 (struct nsflush_expect){ 0, 200 });
+		set_memory_wb(va, 1);
+	} else {
+		n += sysfs_emit_at(buf, n, "FAIL uc_page: set_memory_uc failed\n");
+	}
+	if (!set_memory_wc(va, 1)) {
+		n = nsflush_selftest_one(buf, n, "wc_page", pa, PAGE_SIZE,
+					 (struct nsflush_expect){ 0, PAGE_SIZE });
+		set_memory_wb(va, 1);
+	} else {
+		n += sysfs_emit_at(buf, n, "FAIL wc_page: set_memory_wc failed\n");
+	}
+	n = nsflush_selftest_one(buf, n, "wb_again", pa, PAGE_SIZE,
+				 (struct nsflush_expect){ PAGE_SIZE, 0 });
+	__free_page(page);
+
+	/* One uncached 4K page inside a 2M block: the split must be seen. */
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, order);
+	if (!page)
+		return n + sysfs_emit_at(buf, n, "SKIP split_page: no 2M block\n");
+	va = (unsigned long)page_address(page);
+	pa = PFN_PHYS(page_to_pfn(page));
+	n = nsflush_selftest_one(buf, n, "wb_2m", pa, big,
+				 (struct nsflush_expect){ big, 0 });
+	if (!set_memory_uc(va + 5 * PAGE_SIZE, 1)) {
+		n = nsflush_selftest_one(buf, n, "uc_in_2m", pa, big,
+					 (struct nsflush_expect){ big - PAGE_SIZE, PAGE_SIZE });
+		set_memory_wb(va + 5 * PAGE_SIZE, 1);
+	} else {
+		n += sysfs_emit_at(buf, n, "FAIL uc_in_2m: set_memory_uc failed\n");
+	}
+	__free_pages(page, order);
+	return n;
+}
+
+static struct kobj_attribute nsflush_selftest_attr = __ATTR_RO_MODE(test_selftest, 0400);
+
+static struct attribute *nsflush_attrs[NSF_NR + 4];
 static const struct attribute_group nsflush_group = {
 	.attrs = nsflush_attrs,
 };
@@ -309,8 +393,10 @@ static int __init nsflush_init(void)
 		nsflush_attrs[n++] = &nsflush_stat_attr[i].attr;
 	}
 	nsflush_attrs[n++] = &nsflush_clflushopt_attr.attr;
-	if (test_interface)
+	if (test_interface) {
 		nsflush_attrs[n++] = &nsflush_test_attr.attr;
+		nsflush_attrs[n++] = &nsflush_selftest_attr.attr;
+	}
 
 	nsflush_kobj = kobject_create_and_add("nsflush", kernel_kobj);
 	if (!nsflush_kobj)
