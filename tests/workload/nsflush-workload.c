@@ -71,6 +71,8 @@
 /* Output                                                                     */
 
 static bool quiet;
+/* access BAR0 with pread/pwrite even when it could be mmapped */
+static bool bar_rw;
 /* transparent huge pages for map buffers: 0 kernel default, 1 on, -1 off */
 static int thp;
 
@@ -479,7 +481,7 @@ static int device_setup(struct ctx *c)
 	c->bar0_size = bar.size;
 	c->cfg_off = cfg.offset;
 	c->bar0_map = NULL;
-	if ((bar.flags & VFIO_REGION_INFO_FLAG_MMAP) && bar.size >= 0x1000) {
+	if (!bar_rw && (bar.flags & VFIO_REGION_INFO_FLAG_MMAP) && bar.size >= 0x1000) {
 		void *p = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED,
 			       c->device_fd, (off_t)bar.offset);
 		if (p != MAP_FAILED)
@@ -512,12 +514,14 @@ static int bar0_read(struct ctx *c, uint64_t off, unsigned size, uint64_t *val)
 	if (size == 8) {
 		uint64_t v;
 
+		errno = 0;
 		if (pread(c->device_fd, &v, 8, (off_t)(c->bar0_off + off)) != 8)
 			return -errno ? -errno : -EIO;
 		*val = v;
 	} else {
 		uint32_t v;
 
+		errno = 0;
 		if (pread(c->device_fd, &v, 4, (off_t)(c->bar0_off + off)) != 4)
 			return -errno ? -errno : -EIO;
 		*val = v;
@@ -534,6 +538,7 @@ static int bar0_write64(struct ctx *c, uint64_t off, uint64_t val)
 		__sync_synchronize();
 		return 0;
 	}
+	errno = 0;
 	if (pwrite(c->device_fd, &val, 8, (off_t)(c->bar0_off + off)) != 8)
 		return -errno ? -errno : -EIO;
 	return 0;
@@ -543,12 +548,14 @@ static int enable_bus_master(struct ctx *c)
 {
 	uint16_t cmd;
 
+	errno = 0;
 	if (pread(c->device_fd, &cmd, 2, (off_t)(c->cfg_off + PCI_COMMAND)) != 2)
 		return -errno ? -errno : -EIO;
 	if ((cmd & (PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY)) ==
 	    (PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY))
 		return 0;
 	cmd |= PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY;
+	errno = 0;
 	if (pwrite(c->device_fd, &cmd, 2, (off_t)(c->cfg_off + PCI_COMMAND)) != 2)
 		return -errno ? -errno : -EIO;
 	return 0;
@@ -1208,6 +1215,7 @@ static void help(void)
 "  --backend NAME    IOMMU backend: type1 (default; iommufd: not yet)\n"
 "  --thp on|off      madvise map buffers (MADV_HUGEPAGE / MADV_NOHUGEPAGE);\n"
 "                    default: the kernel's THP policy\n"
+"  --bar-rw          reach BAR0 by pread/pwrite on the device fd, not mmap\n"
 "  --quiet           print nothing on stdout (errors still go to stderr)\n"
 "  --help            this text\n"
 "\n"
@@ -1292,6 +1300,8 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			quiet = true;
+		} else if (!strcmp(a, "--bar-rw")) {
+			bar_rw = true;
 		} else if (!strcmp(a, "--thp")) {
 			if (i + 1 >= argc)
 				usage_error("%s needs a value", a);

@@ -85,7 +85,7 @@ c detach    $W map 8M 2M dma 0x100000 detach attach cc try dma 0x100000 map 4M d
 c small     $W map 16M 4K unmap-each map 16M 4K unmap 0x1100000 16M
 c big       $W map 256M unmap 0x100000 256M
 c dma-range $W map 256M dma 0xfffe000 try dma 0xffff000 try dma 0x20000000
-c misc      $W --thp off --iova-base 0x4000000 map 2M iova 0x2000000 map 2M hold 0.2 dma 0x2000000 0x4000000
+c misc      $W --thp off --bar-rw --iova-base 0x4000000 map 2M iova 0x2000000 map 2M hold 0.2 dma 0x2000000 0x4000000
 c quiet     $W --quiet cc map 2M dma 0x100000 unmap-all
 '
 
@@ -235,6 +235,7 @@ for cfg in "${configs[@]}"; do
 	c=misc
 	wantrc $c 0
 	want $c "map iova=0x4000000 size=2097152 chunks=1 chunk=2097152 vaddr=$X ns=$N"
+	want $c "open backend=type1 device=[0-9a-f:.]+ group=$N bar0=rw edu_id=0x010000ed"
 	want $c "iova next=0x2000000"
 	want $c "map iova=0x2000000 size=2097152 chunks=1 chunk=2097152 vaddr=$X ns=$N"
 	want $c "hold seconds=0.2"
