@@ -383,6 +383,22 @@ static int __init nsflush_init(void)
 {
 	int i, n = 0, err;
 
+	/*
+	 * 6.12 registers kfuncs of a module without BTF "successfully" (it
+	 * only logs), and unresolved ids (a 6.1 build without kmod/build's
+	 * btfids step) would name no function: refuse both loudly.
+	 */
+#ifdef CONFIG_DEBUG_INFO_BTF_MODULES
+	if (!THIS_MODULE->btf_data_size) {
+		pr_err("no module BTF: build with kmod/build (pahole + base BTF)\n");
+		return -ENOEXEC;
+	}
+#endif
+	if (!nsflush_kfunc_ids.cnt || !nsflush_kfunc_ids.pairs[0].id) {
+		pr_err("kfunc BTF ids unresolved: build with kmod/build\n");
+		return -ENOEXEC;
+	}
+
 	nsflush_read_pat();
 
 	for (i = 0; i < NSF_NR; i++) {
@@ -407,9 +423,7 @@ static int __init nsflush_init(void)
 
 	/*
 	 * Registered per program type: fentry/fexit on the VFIO paths, and
-	 * SYSCALL for user space. Without module BTF (a 6.1 build that
-	 * skipped kmod/build's BTF step) this fails: refuse to load rather
-	 * than sit there with a kfunc nobody can call.
+	 * SYSCALL for user space (allowed from 6.1 on, tested on Debian's).
 	 */
 	err = register_btf_kfunc_id_set(BPF_PROG_TYPE_TRACING, &nsflush_kfunc_set);
 	if (!err)
