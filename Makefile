@@ -82,7 +82,9 @@ $(BUILD) $(BUILD)/bpf $(BUILD)/obj/lib $(BUILD)/static $(BUILD)/tests:
 kmods:
 	$(Q)for k in $(LAB_KERNELS); do \
 		root=$$(tests/vm/kernel fetch $$k) || exit 1; \
-		kmod/build --kernel-root "$$root" --out $(BUILD)/kmod || exit 1; \
+		kver=$${root##*/}; \
+		kmod/build --kdir "$$root/usr/src/linux-headers-$$kver" \
+			--out $(BUILD)/kmod/$$kver || exit 1; \
 	done
 
 # ---- tests -----------------------------------------------------------------
