@@ -100,7 +100,11 @@ static void nsflush_read_pat(void)
 			nsflush_pat_wb |= BIT(i);
 }
 
-/* The PAT index of a direct-map entry: the PAT bit moves in large pages. */
+/*
+ * The PAT index of a direct-map entry: the PAT bit moves to bit 12 in
+ * large pages. Raw entry bits, not pte_flags(): that masks bit 12 away as
+ * part of the pfn.
+ */
 static int nsflush_cache_verdict(pteval_t flags, unsigned int level)
 {
 	pteval_t pat_bit = level == PG_LEVEL_4K ? _PAGE_PAT : _PAGE_PAT_LARGE;
@@ -128,7 +132,7 @@ static void nsflush_lookup_map(struct nsflush_walk_ctx *c, u64 pfn)
 	if (!ptep || !pte_present(pte)) {
 		c->map_verdict = NSFLUSH_SKIP_NOT_MAPPED;
 	} else {
-		c->map_verdict = nsflush_cache_verdict(pte_flags(pte), level);
+		c->map_verdict = nsflush_cache_verdict(pte_val(pte), level);
 		size = page_level_size(level);
 	}
 	c->map_start = pfn - ((va & (size - 1)) >> PAGE_SHIFT);
