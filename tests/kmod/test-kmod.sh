@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# The helper module on each lab kernel: it loads with module BTF; a SYSCALL
-# BPF program calling its kfunc flushes a real page and the module's
-# counters agree; bad arguments get their errno with nothing flushed; the
-# VGA hole is skipped, never flushed; a whole-RAM call is flushed whole.
+# The helper module on each lab kernel, one boot each:
+# - kmod/tests/guest-check: the module alone (BTF, counters, errors and
+#   accounting through its test interface, end of RAM, 1 GiB, uncached and
+#   WC pages, unload); its PASS/FAIL lines are forwarded with the kernel name;
+# - tests/kmod/guest-kfunc: the real path, a SYSCALL BPF program calling
+#   the kfunc: it flushes a real page and the counters agree; bad arguments
+#   get their errno with nothing flushed; the VGA hole is skipped, never
+#   flushed; a whole-RAM call is flushed whole.
 . "$(dirname "$0")/../lib.sh"
 
 for k in debian-6.12 debian-6.1; do
-	out=$(vm "$k" -- tests/kmod/guest-kfunc 2>&1)
+	out=$(vm "$k" -- sh -c 'kmod/tests/guest-check; tests/kmod/guest-kfunc' 2>&1)
 	rc=$?
+	echo "$out" | sed -n "s/^\(PASS\|FAIL\|SKIP\) /\1 $k module: /p"
 	echo "$out" | grep -E '^[a-z]+: ' | sed 's/^/  /'
 	line() { echo "$out" | grep "^$1: " | head -n 1; }
 	if [ "$rc" -ne 0 ]; then fail "$k kfunc: guest" "exited $rc"; continue; fi
