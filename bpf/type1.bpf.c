@@ -10,6 +10,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "nsflush_events.h"
+#include "vfio_types.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -55,16 +56,20 @@ static __always_inline int emit(__u32 kind, __u64 iova, __u64 pfn, __u64 npage)
  * Returns the number of pages pinned, starting at *pfn_base.
  */
 SEC("fexit/vfio_pin_pages_remote")
-int BPF_PROG(pin_pages_remote_exit, void *dma, unsigned long vaddr, long npage,
-	     unsigned long *pfn_base, unsigned long limit, void *batch, long ret)
+int BPF_PROG(pin_pages_remote_exit, struct vfio_dma *dma, unsigned long vaddr,
+	     long npage, unsigned long *pfn_base, unsigned long limit, void *batch,
+	     long ret)
 {
 	unsigned long pfn;
+	__u64 iova;
 
 	if (ret <= 0)
 		return 0;
 	if (bpf_probe_read_kernel(&pfn, sizeof(pfn), pfn_base))
 		return 0;
-	return emit(NSFLUSH_EV_PIN, 0, pfn, ret);
+	/* The run starts at vaddr, somewhere inside the mapping. */
+	iova = BPF_CORE_READ(dma, iova) + (vaddr - BPF_CORE_READ(dma, vaddr));
+	return emit(NSFLUSH_EV_PIN, iova, pfn, ret);
 }
 
 /*
@@ -73,7 +78,7 @@ int BPF_PROG(pin_pages_remote_exit, void *dma, unsigned long vaddr, long npage,
  *				bool do_accounting)
  */
 SEC("fentry/vfio_unpin_pages_remote")
-int BPF_PROG(unpin_pages_remote, void *dma, __u64 iova, unsigned long pfn,
+int BPF_PROG(unpin_pages_remote, struct vfio_dma *dma, __u64 iova, unsigned long pfn,
 	     long npage, bool do_accounting)
 {
 	if (npage <= 0)

@@ -20,5 +20,14 @@ for run in "debian-6.12 build/nsflushd" "debian-6.1 build/static/nsflushd"; do
 	expect_eq "$k $bin no event lost" 0 "$(field lost_events <<<"$summary")"
 	others=$(echo "$out" | grep -E '^log: (pin|unpin) ' | grep -vc " pid=$pid comm=nsflush-workloa ")
 	expect_eq "$k $bin every event attributed to the workload (pid $pid)" 0 "$others"
+	# The runs must tile the mapped IOVA range exactly: no gap, no overlap.
+	for kind in pin unpin; do
+		tiles=$(echo "$out" | grep "^log: $kind " | sed 's/.* iova=\(0x[0-9a-f]*\) .* bytes=\([0-9]*\).*/\1 \2/' |
+			while read -r iova bytes; do echo "$((iova)) $bytes"; done | sort -n |
+			awk 'NR == 1 { start = $1; end = $1 }
+			     { if ($1 != end) bad = 1; end = $1 + $2 }
+			     END { printf "%#x-%#x%s", start, end, bad ? " with gaps/overlaps" : "" }')
+		expect_eq "$k $bin $kind runs tile the mapped IOVA range" "0x100000-0x10100000" "$tiles"
+	done
 done
 finish

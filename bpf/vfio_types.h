@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Module-private types of vfio_iommu_type1: only the fields nsflush reads,
+ * relocated by CO-RE against the running kernel's module (or vmlinux) BTF.
+ * Never a copied layout: offsets come from the kernel at load time.
+ */
+#ifndef NSFLUSH_VFIO_TYPES_H
+#define NSFLUSH_VFIO_TYPES_H
+
+/* drivers/vfio/vfio_iommu_type1.c: one VFIO_IOMMU_MAP_DMA mapping */
+struct vfio_dma {
+	dma_addr_t iova;	/* device address of the mapping's start */
+	unsigned long vaddr;	/* user address of the mapping's start */
+	size_t size;
+} __attribute__((preserve_access_index));
+
+#endif /* NSFLUSH_VFIO_TYPES_H */
