@@ -79,12 +79,20 @@ $(BUILD) $(BUILD)/bpf $(BUILD)/obj/lib $(BUILD)/static $(BUILD)/tests:
 	$(Q)mkdir -p $@
 
 # ---- helper module, one build per lab kernel -------------------------------
+KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/Kbuild kmod/build) include/nsflush_kfunc.h
+
+# The kernel version is known only once the kernel is fetched, so the
+# up-to-date check is done here rather than by make's dependency graph.
 kmods:
 	$(Q)for k in $(LAB_KERNELS); do \
 		root=$$(tests/vm/kernel fetch $$k) || exit 1; \
-		kver=$${root##*/}; \
-		kmod/build --kdir "$$root/usr/src/linux-headers-$$kver" \
-			--out $(BUILD)/kmod/$$kver || exit 1; \
+		kver=$${root##*/}; out=$(BUILD)/kmod/$$kver; \
+		if [ -f $$out/nsflush.ko ] && \
+		   [ -z "$$(find $(KMOD_SRCS) -newer $$out/nsflush.ko)" ]; then continue; fi; \
+		mkdir -p $$out; \
+		$(if $(Q),printf '  %-8s %s\n' KMOD $$out/nsflush.ko;) \
+		kmod/build --kdir "$$root/usr/src/linux-headers-$$kver" --out $$out \
+			$(if $(Q),> $$out/build.log 2>&1 || { cat $$out/build.log; exit 1; }, || exit 1); \
 	done
 
 # ---- tests -----------------------------------------------------------------
