@@ -41,14 +41,8 @@ static void parse_args(int argc, char **argv)
 		case 'c':
 			env.check = true;
 			break;
-		case 'v':
-			nsf_verbose++;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			exit(NSF_EXIT_OK);
 		default:
-			nsf_usage_error("unknown option %s", nsf_bad_option(argv, optopt));
+			nsf_common_option(c, argv, usage);
 		}
 	}
 	if (optind < argc)

@@ -51,14 +51,8 @@ static void parse_args(int argc, char **argv)
 		case 's':
 			env.self_page = true;
 			break;
-		case 'v':
-			nsf_verbose++;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			exit(NSF_EXIT_OK);
 		default:
-			nsf_usage_error("unknown option %s", nsf_bad_option(argv, optopt));
+			nsf_common_option(c, argv, usage);
 		}
 	}
 	if (env.self_page) {

@@ -54,16 +54,8 @@ static void parse_args(int argc, char **argv)
 		case 'e':
 			env.print_events = true;
 			break;
-		case 'v':
-			nsf_verbose++;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			exit(NSF_EXIT_OK);
-		case ':':
-			nsf_usage_error("%s needs an argument", nsf_bad_option(argv, optopt));
 		default:
-			nsf_usage_error("unknown option %s", nsf_bad_option(argv, optopt));
+			nsf_common_option(c, argv, usage);
 		}
 	}
 	if (optind < argc)

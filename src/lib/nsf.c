@@ -49,7 +49,8 @@ void nsf_usage_error(const char *fmt, ...)
 	exit(NSF_EXIT_ERROR);
 }
 
-const char *nsf_bad_option(char **argv, int optopt)
+/* The option getopt_long() just rejected, as the user wrote it. */
+static const char *bad_option(char **argv)
 {
 	static char opt[3] = "-?";
 
@@ -58,6 +59,22 @@ const char *nsf_bad_option(char **argv, int optopt)
 		return opt;
 	}
 	return argv[optind - 1];
+}
+
+void nsf_common_option(int c, char **argv, const char *usage)
+{
+	switch (c) {
+	case 'v':
+		nsf_verbose++;
+		return;
+	case 'h':
+		fputs(usage, stdout);
+		exit(NSF_EXIT_OK);
+	case ':':
+		nsf_usage_error("%s needs an argument", bad_option(argv));
+	default:
+		nsf_usage_error("unknown option %s", bad_option(argv));
+	}
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)

@@ -25,8 +25,12 @@ void nsf_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nsf_usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
 
-/* The option that getopt_long() just rejected, for nsf_usage_error(). */
-const char *nsf_bad_option(char **argv, int optopt);
+/*
+ * The options every tool shares (-v, -h) and getopt_long()'s complaints
+ * (run it with opterr = 0 and a leading ':' in optstring): call from the
+ * default branch of the option switch.
+ */
+void nsf_common_option(int c, char **argv, const char *usage);
 
 /* Route libbpf's messages through -v. Call once at start. */
 void nsf_setup_libbpf(void);

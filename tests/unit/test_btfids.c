@@ -24,19 +24,7 @@
 #include <unistd.h>
 #include <bpf/btf.h>
 
-static int passed, failed;
-
-#define CHECK(name, cond, ...) do {					\
-	if (cond) {							\
-		printf("PASS %s\n", name);				\
-		passed++;						\
-	} else {							\
-		printf("FAIL %s: ", name);				\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-		failed++;						\
-	}								\
-} while (0)
+#include "check.h"
 
 /* Written in the test's own words; the layout follows btf_ids.h. */
 static const char fixture[] =

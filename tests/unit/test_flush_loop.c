@@ -17,19 +17,7 @@
 
 #include "flush_loop.h"
 
-static int passed, failed;
-
-#define CHECK(name, cond, ...) do {					\
-	if (cond) {							\
-		printf("PASS %s\n", name);				\
-		passed++;						\
-	} else {							\
-		printf("FAIL %s: ", name);				\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-		failed++;						\
-	}								\
-} while (0)
+#include "check.h"
 
 /* A fake physical address space: one verdict per page. */
 #define NPAGES 64

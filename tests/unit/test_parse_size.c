@@ -1,34 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /* nsf_parse_size(): every tool's PHYS/LEN/PID parsing. */
-#include <stdio.h>
 #include "lib/nsf.h"
-
-static int failed;
+#include "check.h"
 
 static void ok(const char *in, uint64_t want)
 {
+	char name[64];
 	uint64_t got = 0;
+	bool parsed = nsf_parse_size(in, &got);
 
-	if (nsf_parse_size(in, &got) && got == want) {
-		printf("PASS parse_size '%s'\n", in);
-	} else {
-		printf("FAIL parse_size '%s': want %llu, got %llu\n", in,
-		       (unsigned long long)want, (unsigned long long)got);
-		failed = 1;
-	}
+	snprintf(name, sizeof(name), "parse_size '%s'", in);
+	CHECK(name, parsed && got == want, "want %llu, got %llu%s",
+	      (unsigned long long)want, (unsigned long long)got, parsed ? "" : " (rejected)");
 }
 
 static void bad(const char *in)
 {
-	uint64_t got;
+	char name[64];
+	uint64_t got = 0;
 
-	if (!nsf_parse_size(in, &got)) {
-		printf("PASS parse_size rejects '%s'\n", in);
-	} else {
-		printf("FAIL parse_size rejects '%s': accepted as %llu\n", in,
-		       (unsigned long long)got);
-		failed = 1;
-	}
+	snprintf(name, sizeof(name), "parse_size rejects '%s'", in);
+	CHECK(name, !nsf_parse_size(in, &got), "accepted as %llu", (unsigned long long)got);
 }
 
 int main(void)
@@ -46,5 +38,5 @@ int main(void)
 	bad("M");
 	bad("99999999999999999999");
 	bad("17179869184G");	/* 2^34 GiB overflows 64 bits */
-	return failed;
+	return failed != 0;
 }
