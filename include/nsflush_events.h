@@ -1,27 +1,74 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The one event ABI: written by the BPF programs into the ring buffer,
- * read by nsflushd. Fixed-width types only; every field has the same
- * meaning for every backend.
+ * read by nsflushd. Fixed-width types only; every field means the same for
+ * every backend. Kernel addresses (container, domain) are opaque ids.
  */
 #ifndef NSFLUSH_EVENTS_H
 #define NSFLUSH_EVENTS_H
 
+#include "nsflush_kfunc.h"
+
 #define NSFLUSH_COMM_LEN 16
 
 enum nsflush_event_kind {
-	NSFLUSH_EV_PIN = 1,	/* a PFN run was pinned for DMA */
-	NSFLUSH_EV_UNPIN = 2,	/* a PFN run is about to be unpinned */
+	/* A group was attached to a domain (new, or merged into an existing
+	 * one): domain, group, coherent. */
+	NSFLUSH_EV_ATTACH = 1,
+	/* A group left a domain: domain, group. */
+	NSFLUSH_EV_DETACH = 2,
+	/* A domain we track was freed: domain. */
+	NSFLUSH_EV_DOMAIN_FREE = 3,
+	/* A pinned run was mapped into a non-coherent domain: domain, iova,
+	 * phys, bytes; map_ret is iommu_map()'s result. In enforce mode the
+	 * flush fields say what was flushed right before the mapping. */
+	NSFLUSH_EV_MAP = 4,
+	/* IOVA range unmapped from a non-coherent domain: domain, iova,
+	 * bytes = what the kernel reports unmapped. */
+	NSFLUSH_EV_UNMAP = 5,
+	/* A run is about to be unpinned: container, iova, phys, bytes. Sent
+	 * for containers that ever had a non-coherent domain. In enforce
+	 * mode the flush fields say what was flushed right before. */
+	NSFLUSH_EV_UNPIN = 6,
+};
+
+enum nsflush_backend {
+	NSFLUSH_BACKEND_TYPE1 = 1,
+	NSFLUSH_BACKEND_IOMMUFD = 2,
+};
+
+/* origin of a MAP */
+enum nsflush_origin {
+	NSFLUSH_ORIGIN_MAP = 0,		/* a map request (VFIO_IOMMU_MAP_DMA, IOAS_MAP) */
+	NSFLUSH_ORIGIN_ATTACH = 1,	/* while attaching a domain: replay/fill of
+					 * existing mappings, type1's 2-page probe */
+};
+
+/* flush_state: what happened at this reference point, kernel side */
+enum nsflush_flush_state {
+	NSFLUSH_FLUSH_NONE = 0,		/* no flush attempted (audit/flush mode) */
+	NSFLUSH_FLUSH_DONE = 1,		/* kfunc ran: flush_ret, flushed/skipped */
 };
 
 struct nsflush_event {
-	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	__u64 ts_ns;		/* bpf_ktime_get_ns() at the reference point */
+	__u64 done_ns;		/* MAP: when the mapping went live (iommu_map
+				 * returned); UNPIN: = ts_ns (unpin follows) */
 	__u32 kind;		/* enum nsflush_event_kind */
-	__u32 pid;		/* tgid of the task that caused it (the VMM) */
-	__u64 domain;		/* kernel address of the iommu_domain, 0 if unknown */
-	__u64 iova;		/* first IOVA of the run, if known */
-	__u64 pfn;		/* first PFN of the run */
-	__u64 bytes;		/* length of the run */
+	__u32 pid;		/* tgid of the VMM */
+	__u64 container;	/* the VMM's address space (vfio_iommu, IOAS) */
+	__u64 domain;		/* the iommu_domain */
+	__u64 iova;
+	__u64 phys;
+	__u64 bytes;
+	__u32 group;		/* ATTACH/DETACH: IOMMU group id */
+	__u8 backend;		/* enum nsflush_backend */
+	__u8 coherent;		/* ATTACH: the domain enforces coherency */
+	__u8 flush_state;	/* enum nsflush_flush_state */
+	__u8 origin;		/* MAP: enum nsflush_origin */
+	__s32 map_ret;		/* MAP: iommu_map() result */
+	__s32 flush_ret;	/* kfunc result when flush_state == DONE */
+	struct nsflush_flush_result flush;
 	char comm[NSFLUSH_COMM_LEN];
 };
 

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nsflushd's per-VMM state, built from kernel events alone, and the
+ * reports made from it (JSON for nsflush-audit, the Prometheus textfile).
+ *
+ * Vocabulary
+ *   VMM       a process (pid) that drove VFIO/iommufd; kept after it exits.
+ *   domain    an iommu_domain some VMM's groups are attached to; coherent or not.
+ *   run       a physically contiguous range mapped into a NON-coherent
+ *             domain by one MAP event: domain, iova, phys, bytes.
+ *   unflushed a range of guest-reachable memory without the flush the seed
+ *             series would have done, with one reason:
+ *               no-flush-before-map    mapped (live) with no completed flush
+ *                                      before it went live
+ *               no-flush-before-unpin  an ever-non-coherently-mapped run was
+ *                                      unpinned with no flush right before
+ *               late                   a daemon-triggered (flush mode) flush
+ *                                      completed only after the mapping went
+ *                                      live / after the unpin
+ *               skipped-non-ram        the flush skipped these bytes (not
+ *                                      ordinary cacheable RAM)
+ *               lost-events            events were lost: the report may miss
+ *                                      ranges (summary.lost_events > 0)
+ */
+#ifndef NSF_STATE_H
+#define NSF_STATE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <linux/types.h>
+#include "nsflush_events.h"
+
+struct nsf_state;
+
+enum nsf_mode { NSF_MODE_AUDIT, NSF_MODE_FLUSH, NSF_MODE_ENFORCE };
+const char *nsf_mode_name(enum nsf_mode mode);
+
+struct nsf_state *nsf_state_new(enum nsf_mode mode);
+void nsf_state_free(struct nsf_state *s);
+
+/* Applies one kernel event (the ring buffer's order is the kernel's). */
+void nsf_state_event(struct nsf_state *s, const struct nsflush_event *e);
+
+/*
+ * flush mode: the daemon flushed the range of MAP or UNPIN event @e
+ * itself; it completed at @done_ns (CLOCK_MONOTONIC, same clock as the
+ * events' ts). Always after the mapping went live / the unpin: "late".
+ */
+void nsf_state_daemon_flush(struct nsf_state *s, const struct nsflush_event *e,
+			    int kfunc_ret, const struct nsflush_flush_result *res,
+			    __u64 done_ns);
+
+/* Events the kernel side could not deliver (running total). */
+void nsf_state_set_lost(struct nsf_state *s, __u64 lost);
+
+/* Marks VMMs whose process is gone as exited; forgets the oldest exited
+ * ones beyond a fixed number, so state and metrics stay bounded. */
+void nsf_state_refresh(struct nsf_state *s);
+
+/* Does the state know this pid (it drove VFIO while we watched)? */
+bool nsf_state_has_pid(const struct nsf_state *s, __u32 pid);
+
+/*
+ * The report as one JSON document (pid 0: every VMM):
+ * {
+ *   "version": 1, "mode": "enforce", "pid": 123 | null,
+ *   "complete": true,                  false when lost_events > 0
+ *   "summary": { "noncoherent_domains": N,  currently attached, non-coherent
+ *                "coherent_domains": N,
+ *                "mapped_bytes": N,         ever mapped into non-coherent domains
+ *                "live_bytes": N,           still mapped now
+ *                "flushed_bytes": N,        flushed for these VMMs (map + unpin)
+ *                "unflushed_bytes": N,      sum of "bytes" of ranges with a reason
+ *                "lost_events": N },
+ *   "vmms":    [ { "pid", "comm", "exited" } ],
+ *   "domains": [ { "domain": "0x..", "pid", "comm", "backend": "vfio-type1",
+ *                  "coherent": bool, "groups": [N], "devices": ["0000:00:01.0"],
+ *                  "state": "attached" | "freed" } ],
+ *   "ranges":  [ { "pid", "phys": "0x..", "bytes": N, "iova": "0x..",
+ *                  "domain": "0x..", "origin": "map" | "attach",
+ *                  "state": "mapped" | "unmapped" | "unpinned",
+ *                  "flushed_before_map": bool, "flushed_before_unpin": bool,
+ *                  "reason": null | "no-flush-before-map" | ... } ]
+ * }
+ * Adjacent ranges (phys and iova contiguous, same attributes) are merged.
+ */
+void nsf_state_report_json(const struct nsf_state *s, __u32 pid, FILE *out);
+
+/* Prometheus text exposition of every VMM (see README for the metrics). */
+void nsf_state_write_prom(const struct nsf_state *s, FILE *out);
+
+#endif /* NSF_STATE_H */
