@@ -86,6 +86,16 @@ bool nsf_state_has_pid(const struct nsf_state *s, __u32 pid);
  */
 void nsf_state_report_json(const struct nsf_state *s, __u32 pid, FILE *out);
 
+/*
+ * The same for people (nsflush-audit's default output): summary, domains,
+ * the ranges with a reason; says INCOMPLETE when events were lost.
+ */
+void nsf_state_report_table(const struct nsf_state *s, __u32 pid, FILE *out);
+
+/* nsflush-audit's exit status for @pid (0: every VMM): 3 events were lost
+ * (the audit is incomplete), 1 some range has a reason, 0 all flushed. */
+int nsf_state_exit_status(const struct nsf_state *s, __u32 pid);
+
 /* Prometheus text exposition of every VMM (see README for the metrics). */
 void nsf_state_write_prom(const struct nsf_state *s, FILE *out);
 
