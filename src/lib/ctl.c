@@ -16,10 +16,6 @@
 #include "nsf.h"
 #include "state.h"
 
-/* TEMPORARY until state.h declares them (being added with state.c). */
-void nsf_state_report_table(const struct nsf_state *s, __u32 pid, FILE *out);
-int nsf_state_exit_status(const struct nsf_state *s, __u32 pid);
-
 static const char *ctl_path(const char *path)
 {
 	return path && *path ? path : NSF_CTL_DEFAULT_PATH;
