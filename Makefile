@@ -30,7 +30,9 @@ CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -MMD -Iinclude -Isrc -I$(BUILD) $(
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Ivmlinux/$(ARCH) -Iinclude
 
-BPF_OBJS  := type1 flush
+# nsflush_enforce is bpf/nsflush.bpf.c built with NSFLUSH_ENFORCE: the
+# same hooks calling the helper module's kfunc.
+BPF_OBJS  := nsflush nsflush_enforce flush
 SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_OBJS))
 LIB_SRCS  := $(wildcard src/lib/*.c)
 TOOLS     := nsflushd nsflush-audit nsflush-flush
@@ -46,6 +48,11 @@ static: $(addprefix $(BUILD)/static/,$(TOOLS) $(WORKLOAD))
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard include/*.h bpf/*.h) | $(BUILD)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(BUILD)/bpf/nsflush_enforce.bpf.o: bpf/nsflush.bpf.c $(wildcard include/*.h bpf/*.h) | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DNSFLUSH_ENFORCE -c $< -o $@
 	$(Q)$(LLVM_STRIP) -g $@
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o

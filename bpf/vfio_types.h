@@ -7,7 +7,25 @@
 #ifndef NSFLUSH_VFIO_TYPES_H
 #define NSFLUSH_VFIO_TYPES_H
 
-/* drivers/vfio/vfio_iommu_type1.c: one VFIO_IOMMU_MAP_DMA mapping */
+/* drivers/vfio/vfio_iommu_type1.c: the container's IOMMU state */
+struct vfio_iommu {
+	struct list_head domain_list;	/* of vfio_domain.next */
+} __attribute__((preserve_access_index));
+
+/* one iommu_domain of the container and the groups attached to it */
+struct vfio_domain {
+	struct iommu_domain *domain;
+	struct list_head next;
+	struct list_head group_list;	/* of vfio_iommu_group.next */
+	bool enforce_cache_coherency : 1;
+} __attribute__((preserve_access_index));
+
+struct vfio_iommu_group {
+	struct iommu_group *iommu_group;
+	struct list_head next;
+} __attribute__((preserve_access_index));
+
+/* one VFIO_IOMMU_MAP_DMA mapping */
 struct vfio_dma {
 	dma_addr_t iova;	/* device address of the mapping's start */
 	unsigned long vaddr;	/* user address of the mapping's start */

@@ -1,40 +1,85 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * nsflushd: loads the VFIO hooks and consumes their events.
+ * nsflushd: loads the hooks, keeps per-VMM state from their events, answers
+ * nsflush-audit on a root-only socket and keeps a Prometheus textfile.
  *
- * At this stage it records type1 pin/unpin runs and prints them; the
- * per-VMM state, flushing modes and the Prometheus textfile build on this.
+ * Modes:
+ *   audit    record and report; the helper module is not needed
+ *   flush    as audit, and the daemon flushes every recorded range itself
+ *            through the kfunc; necessarily after the fact: reported "late"
+ *   enforce  the BPF programs call the kfunc synchronously right before a
+ *            run is mapped into a non-coherent domain and right before an
+ *            ever-non-coherently-mapped run is unpinned (the seed series'
+ *            points); the daemon records and reports
  */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
 #include "lib/nsf.h"
+#include "lib/ctl.h"
+#include "lib/flusher.h"
+#include "lib/state.h"
+#include "lib/textfile.h"
 #include "lib/tracer.h"
 
+#define DEFAULT_TEXTFILE_DIR NSF_TEXTFILE_DEFAULT_DIR
+
 static struct env {
+	int mode;		/* enum nsf_mode, -1: choose */
 	__u32 pid;
 	bool print_events;
-} env;
+	const char *textfile_dir;
+	bool textfile_dir_given;
+	unsigned int textfile_interval;
+	const char *socket;
+	__u32 ringbuf_bytes;
+} env = {
+	.mode = -1,
+	.textfile_dir = DEFAULT_TEXTFILE_DIR,
+	.textfile_interval = 15,
+	.socket = NSF_CTL_DEFAULT_PATH,
+};
 
 static const char usage[] =
-"Usage: nsflushd [-p PID] [--print-events] [-v]\n"
-"Record PFN runs that VFIO pins for DMA into IOMMU domains.\n"
+"Usage: nsflushd [--mode audit|flush|enforce] [--textfile-dir DIR] [options]\n"
+"Record memory that VFIO maps into non-coherent IOMMU domains, flush it at\n"
+"the points the 2024 kernel series did (enforce), and report.\n"
 "\n"
-"  -p, --pid PID        only record this process\n"
-"  -e, --print-events   print each event on stdout\n"
-"  -v, --verbose        libbpf debug output (twice: more)\n"
-"  -h, --help           this text\n"
+"  -m, --mode MODE             audit: record only; flush: the daemon flushes\n"
+"                              after the fact (reported late); enforce: BPF\n"
+"                              flushes synchronously (needs the nsflush module).\n"
+"                              Default: enforce if the module is loaded, else audit\n"
+"  -t, --textfile-dir DIR      write DIR/nsflush.prom for node_exporter\n"
+"                              (default " DEFAULT_TEXTFILE_DIR ";\n"
+"                              skipped with a warning if that does not exist)\n"
+"  -i, --textfile-interval S   rewrite it every S seconds (default 15)\n"
+"  -s, --socket PATH           control socket for nsflush-audit\n"
+"                              (default " NSF_CTL_DEFAULT_PATH ")\n"
+"  -p, --pid PID               only record this process\n"
+"  -r, --ringbuf-size BYTES    event ring buffer size (power of two, >= 4096)\n"
+"  -e, --print-events          print each event on stdout\n"
+"  -v, --verbose               libbpf debug output (twice: more)\n"
+"  -h, --help                  this text\n"
 "\n"
 "Examples:\n"
-"  nsflushd --print-events          # every pinned/unpinned run\n"
-"  nsflushd -p 1234 --print-events  # only the VMM with pid 1234\n";
+"  nsflushd                                  # enforce if possible, else audit\n"
+"  nsflushd --mode audit --textfile-dir /tmp # audit only, metrics in /tmp\n"
+"  nsflush-audit --pid $(pidof qemu-system-x86_64)\n";
 
 static void parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "textfile-dir", required_argument, NULL, 't' },
+		{ "textfile-interval", required_argument, NULL, 'i' },
+		{ "socket", required_argument, NULL, 's' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "ringbuf-size", required_argument, NULL, 'r' },
 		{ "print-events", no_argument, NULL, 'e' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -44,12 +89,42 @@ static void parse_args(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:evh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:t:i:s:p:r:evh", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'm':
+			if (!strcmp(optarg, "audit"))
+				env.mode = NSF_MODE_AUDIT;
+			else if (!strcmp(optarg, "flush"))
+				env.mode = NSF_MODE_FLUSH;
+			else if (!strcmp(optarg, "enforce"))
+				env.mode = NSF_MODE_ENFORCE;
+			else
+				nsf_usage_error("invalid mode: %s (audit, flush or enforce)", optarg);
+			break;
+		case 't':
+			env.textfile_dir = optarg;
+			env.textfile_dir_given = true;
+			break;
+		case 'i':
+			if (!nsf_parse_size(optarg, &v) || v == 0 || v > 86400)
+				nsf_usage_error("invalid textfile interval: %s (1..86400 s)", optarg);
+			env.textfile_interval = v;
+			break;
+		case 's':
+			env.socket = optarg;
+			break;
 		case 'p':
 			if (!nsf_parse_size(optarg, &v) || v == 0 || v > INT32_MAX)
 				nsf_usage_error("invalid pid: %s", optarg);
 			env.pid = v;
+			break;
+		case 'r':
+			/* The kernel wants a power-of-two number of pages. */
+			if (!nsf_parse_size(optarg, &v) || v < 4096 || v > (1U << 30) ||
+			    (v & (v - 1)))
+				nsf_usage_error("invalid ring buffer size: %s (power of two, 4K..1G)",
+						optarg);
+			env.ringbuf_bytes = v;
 			break;
 		case 'e':
 			env.print_events = true;
@@ -70,68 +145,212 @@ static void on_signal(int sig)
 	exiting = 1;
 }
 
-static struct totals {
-	__u64 events, pinned_bytes, unpinned_bytes;
-} totals;
+static struct daemon {
+	enum nsf_mode mode;
+	struct nsf_state *state;
+	struct nsf_tracer *tracer;
+	struct nsf_flusher *flusher;	/* flush mode */
+	bool textfile;
+} d;
+
+static __u64 monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static const char *const kind_names[] = {
+	[NSFLUSH_EV_ATTACH] = "attach",
+	[NSFLUSH_EV_DETACH] = "detach",
+	[NSFLUSH_EV_DOMAIN_FREE] = "domain-free",
+	[NSFLUSH_EV_MAP] = "map",
+	[NSFLUSH_EV_UNMAP] = "unmap",
+	[NSFLUSH_EV_UNPIN] = "unpin",
+};
+
+static void print_event(const struct nsflush_event *e)
+{
+	const char *kind = e->kind < sizeof(kind_names) / sizeof(kind_names[0]) &&
+			   kind_names[e->kind] ? kind_names[e->kind] : "?";
+
+	printf("%s pid=%u comm=%.*s domain=0x%llx container=0x%llx", kind, e->pid,
+	       NSFLUSH_COMM_LEN, e->comm, (unsigned long long)e->domain,
+	       (unsigned long long)e->container);
+	switch (e->kind) {
+	case NSFLUSH_EV_ATTACH:
+	case NSFLUSH_EV_DETACH:
+		printf(" group=%u coherent=%u", e->group, e->coherent);
+		break;
+	case NSFLUSH_EV_MAP:
+	case NSFLUSH_EV_UNMAP:
+	case NSFLUSH_EV_UNPIN:
+		printf(" iova=0x%llx phys=0x%llx bytes=%llu", (unsigned long long)e->iova,
+		       (unsigned long long)e->phys, (unsigned long long)e->bytes);
+		if (e->kind == NSFLUSH_EV_MAP)
+			printf(" origin=%s ret=%d", e->origin == NSFLUSH_ORIGIN_ATTACH ?
+			       "attach" : "map", e->map_ret);
+		if (e->flush_state == NSFLUSH_FLUSH_DONE)
+			printf(" flush_ret=%d flushed=%llu", e->flush_ret,
+			       (unsigned long long)e->flush.flushed_bytes);
+		break;
+	}
+	putchar('\n');
+}
+
+/* flush mode: the range is live (or unpinned) already; flush it anyway. */
+static void daemon_flush(const struct nsflush_event *e)
+{
+	struct nsflush_flush_result res = {};
+	int kret = 0, err;
+
+	if (e->kind == NSFLUSH_EV_MAP && e->map_ret)
+		return;
+	err = nsf_flush_phys(d.flusher, e->phys, e->bytes, &kret, &res);
+	if (err)
+		kret = err;
+	nsf_state_daemon_flush(d.state, e, kret, &res, monotonic_ns());
+}
 
 static int on_event(void *ctx, const struct nsflush_event *e)
 {
 	(void)ctx;
-	totals.events++;
-	switch (e->kind) {
-	case NSFLUSH_EV_PIN:
-		totals.pinned_bytes += e->bytes;
-		break;
-	case NSFLUSH_EV_UNPIN:
-		totals.unpinned_bytes += e->bytes;
-		break;
-	}
 	if (env.print_events) {
-		printf("%s pid=%u comm=%.*s iova=0x%llx pfn=0x%llx bytes=%llu\n",
-		       e->kind == NSFLUSH_EV_PIN ? "pin" : "unpin", e->pid,
-		       NSFLUSH_COMM_LEN, e->comm, (unsigned long long)e->iova,
-		       (unsigned long long)e->pfn, (unsigned long long)e->bytes);
+		print_event(e);
 		fflush(stdout);
 	}
+	nsf_state_event(d.state, e);
+	if (d.mode == NSF_MODE_FLUSH &&
+	    (e->kind == NSFLUSH_EV_MAP || e->kind == NSFLUSH_EV_UNPIN))
+		daemon_flush(e);
 	return 0;
+}
+
+/* Everything the kernel said up to now, before answering or writing. */
+static void sync_state(void *ctx)
+{
+	(void)ctx;
+	nsf_tracer_poll(d.tracer, 0);
+	nsf_state_set_lost(d.state, nsf_tracer_lost(d.tracer));
+	nsf_state_refresh(d.state);
+}
+
+static void write_textfile(void)
+{
+	if (!d.textfile)
+		return;
+	sync_state(NULL);
+	nsf_textfile_write(env.textfile_dir, d.state);
+}
+
+static int choose_mode(void)
+{
+	bool module = nsf_module_btf_loaded("nsflush");
+
+	if (env.mode < 0) {
+		if (module)
+			return NSF_MODE_ENFORCE;
+		nsf_info("helper module nsflush is not loaded: audit mode, nothing will be flushed");
+		return NSF_MODE_AUDIT;
+	}
+	if (env.mode != NSF_MODE_AUDIT && !module) {
+		nsf_err("--mode %s needs the helper module nsflush (modprobe nsflush)",
+			nsf_mode_name(env.mode));
+		return -1;
+	}
+	return env.mode;
+}
+
+static int run(void)
+{
+	struct nsf_tracer_opts topts = {
+		.pid = env.pid,
+		.ringbuf_bytes = env.ringbuf_bytes,
+		.fn = on_event,
+	};
+	struct epoll_event ev = { .events = EPOLLIN };
+	__u64 next_write = 0;
+	int epfd = -1, ctl = -1, err = -1, mode;
+
+	mode = choose_mode();
+	if (mode < 0)
+		return -1;
+	d.mode = mode;
+	if (env.textfile_dir_given || access(env.textfile_dir, F_OK) == 0) {
+		if (nsf_textfile_open_dir(env.textfile_dir))
+			return -1;
+		d.textfile = true;
+	} else {
+		nsf_info("textfile dir %s does not exist: no Prometheus textfile", env.textfile_dir);
+	}
+	d.state = nsf_state_new(d.mode);
+	if (!d.state)
+		return -1;
+	if (d.mode == NSF_MODE_FLUSH && nsf_flusher_open(&d.flusher))
+		goto out;
+	topts.enforce = d.mode == NSF_MODE_ENFORCE;
+	if (nsf_tracer_open(&d.tracer, &topts))
+		goto out;
+	ctl = nsf_ctl_listen(env.socket);
+	if (ctl < 0)
+		goto out;
+
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	ev.data.fd = nsf_tracer_fd(d.tracer);
+	if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		goto sys_fail;
+	ev.data.fd = ctl;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ctl, &ev))
+		goto sys_fail;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	nsf_info("ready: mode %s, socket %s%s%s", nsf_mode_name(d.mode), env.socket,
+		 d.textfile ? ", textfile " : "", d.textfile ? env.textfile_dir : "");
+
+	while (!exiting) {
+		struct epoll_event got[2];
+		int n = epoll_wait(epfd, got, 2, 200);
+
+		if (n < 0 && errno != EINTR)
+			goto sys_fail;
+		for (int i = 0; i < n; i++) {
+			if (got[i].data.fd == ctl)
+				nsf_ctl_handle(ctl, d.state, sync_state, NULL);
+			else if (nsf_tracer_poll(d.tracer, 0) < 0)
+				nsf_err("ring buffer read failed");
+		}
+		if (monotonic_ns() >= next_write) {
+			write_textfile();
+			next_write = monotonic_ns() + env.textfile_interval * 1000000000ULL;
+		}
+	}
+	write_textfile();
+	err = 0;
+	goto out;
+sys_fail:
+	nsf_err("event loop: %s", strerror(errno));
+out:
+	if (epfd >= 0)
+		close(epfd);
+	if (ctl >= 0)
+		nsf_ctl_close(ctl, env.socket);
+	nsf_tracer_close(d.tracer);
+	nsf_flusher_close(d.flusher);
+	if (env.print_events && d.state)
+		fflush(stdout);
+	nsf_state_free(d.state);
+	return err;
 }
 
 int main(int argc, char **argv)
 {
-	const struct nsf_hook_status *hooks;
-	struct nsf_tracer *t;
-	int err = 0, n;
-
 	nsf_prog = "nsflushd";
 	parse_args(argc, argv);
 	nsf_setup_libbpf();
 	if (nsf_check_bpf_prereqs())
 		return NSF_EXIT_ERROR;
-	if (nsf_tracer_open(&t, env.pid, on_event, NULL))
-		return NSF_EXIT_ERROR;
-
-	n = nsf_tracer_hooks(t, &hooks);
-	for (int i = 0; i < n; i++)
-		if (!hooks[i].attached)
-			nsf_info("hook %s not attached: %s has no BTF on this kernel",
-				 hooks[i].prog, hooks[i].func);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	nsf_info("ready");
-
-	while (!exiting) {
-		err = nsf_tracer_poll(t, 100);
-		if (err < 0) {
-			nsf_err("ring buffer: %s", strerror(-err));
-			break;
-		}
-	}
-	/* Drain what arrived before the signal. */
-	nsf_tracer_poll(t, 0);
-	printf("summary events=%llu pinned_bytes=%llu unpinned_bytes=%llu lost_events=%llu\n",
-	       (unsigned long long)totals.events, (unsigned long long)totals.pinned_bytes,
-	       (unsigned long long)totals.unpinned_bytes,
-	       (unsigned long long)nsf_tracer_lost(t));
-	nsf_tracer_close(t);
-	return err < 0 ? NSF_EXIT_ERROR : NSF_EXIT_OK;
+	return run() ? NSF_EXIT_ERROR : NSF_EXIT_OK;
 }

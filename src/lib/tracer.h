@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Loading and attaching the VFIO hooks, and reading their events. */
+/* Loading and attaching nsflush's BPF hooks, and reading their events. */
 #ifndef NSF_TRACER_H
 #define NSF_TRACER_H
 
@@ -11,21 +11,34 @@ struct nsf_tracer;
 
 typedef int (*nsf_event_fn)(void *ctx, const struct nsflush_event *e);
 
+struct nsf_tracer_opts {
+	__u32 pid;		/* only this tgid (0: all) */
+	bool enforce;		/* load the build that calls the flush kfunc */
+	__u32 ringbuf_bytes;	/* 0: the object's default */
+	nsf_event_fn fn;
+	void *ctx;
+};
+
 struct nsf_hook_status {
 	const char *prog;	/* BPF program name */
 	const char *func;	/* kernel function it hooks */
+	bool optional;		/* a fallback covers its absence */
 	bool has_btf;		/* the function is attachable on this kernel */
 	bool attached;
 };
 
 /*
- * Probes which hooks this kernel can attach, loads and attaches them.
- * @pid: report only this tgid (0: all). Errors get one clear line.
+ * Probes which hooks this kernel can attach, loads and attaches them. A
+ * missing optional hook is left out; a missing required one is an error.
+ * Errors get one clear line.
  */
-int nsf_tracer_open(struct nsf_tracer **out, __u32 pid, nsf_event_fn fn, void *ctx);
+int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *opts);
 void nsf_tracer_close(struct nsf_tracer *t);
 
-/* Delivers pending events to fn; waits up to timeout_ms. <0: -errno. */
+/* The fd to wait on (epoll) for events. */
+int nsf_tracer_fd(const struct nsf_tracer *t);
+
+/* Delivers pending events to fn; waits up to timeout_ms (0: don't wait). */
 int nsf_tracer_poll(struct nsf_tracer *t, int timeout_ms);
 
 /* Events the kernel side could not reserve ring buffer space for. */

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Maps, event emission, the optional flush, and the IOMMU core hooks.
+ *
+ * A domain is "ours" once a backend attached a VMM's group to it (the
+ * domains map). While a backend is attaching (attaching map, per thread)
+ * its new domain is not in the map yet but is already mapped into (type1's
+ * replay and 2-page probe), so the thread's pending domain counts too; its
+ * coherency comes from the vendor's enforce_cache_coherency op, called
+ * before any of that. Everything else iommu_map() does (the DMA API for
+ * every other device) is filtered out here and never reaches user space.
+ */
+
+/* Set before load. */
+const volatile __u32 target_tgid = 0;	/* 0: every process */
+
+struct domain_info {
+	__u64 container;
+	__u32 pid;
+	__u8 coherent;
+	__u8 backend;
+};
+
+struct attach_ctx {
+	__u64 container;
+	__u64 group;		/* struct iommu_group * being attached */
+	__u64 domain;		/* last domain the group was attached to */
+	__u8 cc_known;		/* the vendor op ran for domain */
+	__u8 coherent;
+	__u8 backend;
+};
+
+#define MAX_DOMAINS 4096
+#define MAX_THREADS 4096
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_DOMAINS);
+	__type(key, __u64);
+	__type(value, struct domain_info);
+} domains SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct attach_ctx);
+} attaching SEC(".maps");
+
+/* A MAP event between iommu_map()'s entry (flush) and exit (result). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct nsflush_event);
+} pending_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);	/* resized by user space before load */
+} events SEC(".maps");
+
+enum { STAT_LOST, STAT_NR };
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STAT_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+#ifdef NSFLUSH_ENFORCE
+extern int nsflush_flush_phys(__u64 phys, __u64 len,
+			      struct nsflush_flush_result *res) __ksym;
+#endif
+
+static __always_inline __u32 current_tid(void)
+{
+	return (__u32)bpf_get_current_pid_tgid();
+}
+
+static __always_inline __u32 current_tgid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+static __always_inline bool wanted(void)
+{
+	return !target_tgid || current_tgid() == target_tgid;
+}
+
+static __always_inline void count_lost(void)
+{
+	__u32 key = STAT_LOST;
+	__u64 *v = bpf_map_lookup_elem(&stats, &key);
+
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+static __always_inline void fill_common(struct nsflush_event *e, __u32 kind)
+{
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = kind;
+	e->pid = current_tgid();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+/* Copies a prepared event into the ring buffer; a full buffer is counted. */
+static __always_inline void submit(const struct nsflush_event *src)
+{
+	struct nsflush_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count_lost();
+		return;
+	}
+	__builtin_memcpy(e, src, sizeof(*e));
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* The reference-point flush: only in the enforce build. */
+static __always_inline void flush_range(struct nsflush_event *e)
+{
+#ifdef NSFLUSH_ENFORCE
+	struct nsflush_flush_result res = {};
+
+	e->flush_ret = nsflush_flush_phys(e->phys, e->bytes, &res);
+	e->flush = res;
+	e->flush_state = NSFLUSH_FLUSH_DONE;
+#endif
+}
+
+/*
+ * Is @domain a non-coherent domain of ours, or the one this thread is
+ * attaching right now? Fills container/backend for the event.
+ */
+static __always_inline bool noncoherent_domain(__u64 domain, struct nsflush_event *e)
+{
+	struct domain_info *d = bpf_map_lookup_elem(&domains, &domain);
+	struct attach_ctx *a;
+	__u32 tid;
+
+	if (d) {
+		e->container = d->container;
+		e->backend = d->backend;
+		e->origin = NSFLUSH_ORIGIN_MAP;
+		return !d->coherent;
+	}
+	tid = current_tid();
+	a = bpf_map_lookup_elem(&attaching, &tid);
+	if (!a || a->domain != domain)
+		return false;
+	e->container = a->container;
+	e->backend = a->backend;
+	e->origin = NSFLUSH_ORIGIN_ATTACH;
+	/* No enforce_cache_coherency op: the domain cannot be coherent. */
+	if (!a->cc_known)
+		return !BPF_CORE_READ((struct iommu_domain *)domain, ops, enforce_cache_coherency);
+	return !a->coherent;
+}
+
+/* ---- iommu_map: flush before the mapping, report once it is live -------- */
+
+/* int iommu_map(struct iommu_domain *, unsigned long iova, phys_addr_t paddr,
+ *		 size_t size, int prot[, gfp_t gfp (6.3+)]) */
+SEC("fentry/iommu_map")
+int BPF_PROG(iommu_map_entry, struct iommu_domain *domain, unsigned long iova,
+	     phys_addr_t paddr, size_t size)
+{
+	struct nsflush_event e = {};
+	__u32 tid = current_tid();
+
+	if (!wanted() || !noncoherent_domain((__u64)domain, &e))
+		return 0;
+	fill_common(&e, NSFLUSH_EV_MAP);
+	e.domain = (__u64)domain;
+	e.iova = iova;
+	e.phys = paddr;
+	e.bytes = size;
+	flush_range(&e);
+	bpf_map_update_elem(&pending_map, &tid, &e, BPF_ANY);
+	return 0;
+}
+
+SEC("fexit/iommu_map")
+int BPF_PROG(iommu_map_exit, struct iommu_domain *domain, unsigned long iova)
+{
+	__u32 tid = current_tid();
+	struct nsflush_event *e = bpf_map_lookup_elem(&pending_map, &tid);
+	__u64 ret = 0;
+
+	/* A nested iommu_map (an interrupt's DMA mapping) is not ours. */
+	if (!e || e->domain != (__u64)domain || e->iova != iova)
+		return 0;
+	bpf_get_func_ret(ctx, &ret);
+	e->map_ret = (int)ret;
+	e->done_ns = bpf_ktime_get_ns();
+	submit(e);
+	bpf_map_delete_elem(&pending_map, &tid);
+	return 0;
+}
+
+/* ---- unmaps ---------------------------------------------------------------- */
+
+static __always_inline int unmapped(void *ctx, struct iommu_domain *domain,
+				    unsigned long iova)
+{
+	struct nsflush_event e = {};
+	__u64 ret = 0;
+
+	if (!wanted() || !noncoherent_domain((__u64)domain, &e))
+		return 0;
+	bpf_get_func_ret(ctx, &ret);
+	fill_common(&e, NSFLUSH_EV_UNMAP);
+	e.done_ns = e.ts_ns;
+	e.domain = (__u64)domain;
+	e.iova = iova;
+	e.bytes = ret;		/* what the IOMMU really unmapped */
+	submit(&e);
+	return 0;
+}
+
+/* size_t iommu_unmap(struct iommu_domain *, unsigned long iova, size_t size) */
+SEC("fexit/iommu_unmap")
+int BPF_PROG(iommu_unmap_exit, struct iommu_domain *domain, unsigned long iova)
+{
+	return unmapped(ctx, domain, iova);
+}
+
+/* size_t iommu_unmap_fast(struct iommu_domain *, unsigned long iova,
+ *			   size_t size, struct iommu_iotlb_gather *) */
+SEC("fexit/iommu_unmap_fast")
+int BPF_PROG(iommu_unmap_fast_exit, struct iommu_domain *domain, unsigned long iova)
+{
+	return unmapped(ctx, domain, iova);
+}
+
+/* ---- domain lifetime -------------------------------------------------------- */
+
+static __always_inline void group_event(__u32 kind, __u64 domain, struct iommu_group *group,
+					const struct domain_info *d)
+{
+	struct nsflush_event e = {};
+
+	fill_common(&e, kind);
+	e.done_ns = e.ts_ns;
+	e.domain = domain;
+	e.container = d->container;
+	e.backend = d->backend;
+	e.coherent = d->coherent;
+	e.pid = d->pid;
+	if (group)
+		e.group = BPF_CORE_READ(group, id);
+	submit(&e);
+}
+
+SEC("fentry/iommu_detach_group")
+int BPF_PROG(iommu_detach_group_entry, struct iommu_domain *domain, struct iommu_group *group)
+{
+	__u64 key = (__u64)domain;
+	struct domain_info *d = bpf_map_lookup_elem(&domains, &key);
+
+	if (d)
+		group_event(NSFLUSH_EV_DETACH, key, group, d);
+	return 0;
+}
+
+SEC("fentry/iommu_domain_free")
+int BPF_PROG(iommu_domain_free_entry, struct iommu_domain *domain)
+{
+	__u64 key = (__u64)domain;
+	struct domain_info *d = bpf_map_lookup_elem(&domains, &key);
+
+	if (!d)
+		return 0;
+	group_event(NSFLUSH_EV_DOMAIN_FREE, key, NULL, d);
+	bpf_map_delete_elem(&domains, &key);
+	return 0;
+}
+
+/* ---- while a backend attaches ------------------------------------------------ */
+
+/* int iommu_attach_group(struct iommu_domain *, struct iommu_group *) */
+SEC("fentry/iommu_attach_group")
+int BPF_PROG(iommu_attach_group_entry, struct iommu_domain *domain, struct iommu_group *group)
+{
+	__u32 tid = current_tid();
+	struct attach_ctx *a = bpf_map_lookup_elem(&attaching, &tid);
+
+	if (a && a->domain != (__u64)domain) {
+		a->domain = (__u64)domain;
+		a->cc_known = 0;
+	}
+	return 0;
+}
+
+/* bool (*enforce_cache_coherency)(struct iommu_domain *): the vendor decides.
+ * One program per vendor; those absent from this kernel are not loaded. */
+static __always_inline int coherency_decided(struct iommu_domain *domain, bool coherent)
+{
+	__u32 tid = current_tid();
+	struct attach_ctx *a = bpf_map_lookup_elem(&attaching, &tid);
+
+	if (a && a->domain == (__u64)domain) {
+		a->cc_known = 1;
+		a->coherent = coherent;
+	}
+	return 0;
+}
+
+SEC("fexit/intel_iommu_enforce_cache_coherency")
+int BPF_PROG(intel_cc_exit, struct iommu_domain *domain, bool ret)
+{
+	return coherency_decided(domain, ret);
+}
+
+SEC("fexit/amd_iommu_enforce_cache_coherency")
+int BPF_PROG(amd_cc_exit, struct iommu_domain *domain, bool ret)
+{
+	return coherency_decided(domain, ret);
+}
