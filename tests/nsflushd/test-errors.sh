@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Bad input and broken environments get one clear line and a non-zero
+# exit, never a crash; lost events are counted, surfaced, and make the
+# audit exit 3. nsflush-audit's exit codes 0, 2 and 3 are reached here
+# (1 in test-type1.sh).
+. "$(dirname "$0")/../lib.sh"
+
+declare -A want=(
+	[audit-no-daemon]="2 nsflushd is not running"
+	[audit-bad-pid]="2 invalid pid"
+	[audit-no-pid]="2 --pid"
+	[audit-unknown-flag]="2 unknown option"
+	[audit-no-such-pid]="2 no such pid"
+	[audit-not-root]="2 permission denied"
+	[daemon-second-instance]="2 already listening"
+	[daemon-unknown-flag]="2 unknown option"
+	[daemon-bad-pid]="2 invalid pid"
+	[daemon-bad-mode]="2 invalid mode"
+	[daemon-textfile-readonly]="2 unwritable textfile dir"
+	[daemon-textfile-missing]="2 unwritable textfile dir"
+	[daemon-not-root]="2 must run as root"
+	[daemon-enforce-no-module]="2 needs the helper module"
+	[daemon-flush-no-module]="2 needs the helper module"
+	[daemon-no-btf]="2 no BTF"
+	[daemon-no-vfio]="2 VFIO type1 is not in this kernel"
+)
+
+out=$(vm debian-6.12 -- tests/nsflushd/guest-errors 2>&1)
+for name in "${!want[@]}"; do
+	line=$(echo "$out" | grep "^case $name ")
+	rc=${want[$name]%% *} text=${want[$name]#* }
+	if [ -z "$line" ]; then fail "$name" "did not run"; continue; fi
+	got="$(field rc <<<"$line") $(field lines <<<"$line")"
+	if [ "$got" = "$rc 1" ] && [[ $line == *"msg="*"$text"* ]]; then
+		pass "$name: exit $rc, one line: ${line#*msg=}"
+	else
+		fail "$name" "want exit $rc and one line with '$text', got: $line"
+	fi
+done
+expect_eq "audit of a process that never used VFIO: exit 0, nothing printed on stderr" "0 0" \
+	"$(echo "$out" | grep '^case audit-pid-without-vfio ' | field rc) $(echo "$out" | grep '^case audit-pid-without-vfio ' | field lines)"
+
+lost=$(echo "$out" | grep '^lost ')
+expect_eq "events lost with a 4 KiB ring buffer: audit exit 3" 3 "$(field rc <<<"$lost")"
+n=$(echo "$lost" | sed 's/.*json=//' | jq -r .lost_events)
+if [ "${n:-0}" -gt 0 ] 2>/dev/null; then pass "lost events counted in the report ($n)"; else fail "lost events counted in the report" "got '$n'"; fi
+expect_eq "lost events in the textfile" "nsflush_events_lost_total $n" "$(echo "$out" | sed -n 's/^lost-prom //p')"
+finish
