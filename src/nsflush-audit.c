@@ -184,7 +184,7 @@ int main(int argc, char **argv)
 	if (nsf_tracer_open(&t, &opts) == 0) {
 		n = nsf_tracer_hooks(t, &hooks);
 		for (int i = 0; i < n; i++) {
-			printf("hook %-28s %-28s %s%s\n", hooks[i].prog, hooks[i].func,
+			printf("hook %-28s %-36s %s%s\n", hooks[i].prog, hooks[i].func,
 			       hooks[i].attached ? "attached" :
 			       hooks[i].has_btf ? "attach-failed" : "no-btf",
 			       !hooks[i].attached && hooks[i].optional ? " (optional)" : "");
