@@ -95,6 +95,7 @@ struct ent {
 	__u32 pid;
 	__u8 origin, state, reason;
 	bool fbm, fbu;
+	bool at_unpin;		/* an unpin entry, not a run */
 	struct sl_node *pn;	/* in vmm->by_phys (not unpinned) */
 	struct sl_node *in;	/* in dom->by_iova (mapped) */
 };
@@ -640,8 +641,8 @@ static void ev_unpin(struct nsf_state *s, const struct nsflush_event *e)
 {
 	struct vmm *v = unpin_vmm(s, e);
 	__u64 a = e->phys, b = e->phys + e->bytes, covered = 0, total = 0, skip = 0;
-	struct ent **es = NULL, **ps = NULL;
-	size_t n, np = 0, cap = 0, pcap = 0;
+	struct ent **es = NULL;
+	size_t n, cap = 0;
 	bool ok = flush_ok(e);
 
 	if (!v || !e->bytes)
@@ -668,16 +669,39 @@ static void ev_unpin(struct nsf_state *s, const struct nsflush_event *e)
 		}
 		es[i] = r;
 	}
-	/* one unpin entry per phys byte, however many domains mapped it */
+	/* the pieces' phys union: one problem per byte, however many domains
+	 * mapped it */
 	qsort(es, n, sizeof(es[0]), cmp_ent_phys);
 	covered = a;
 	for (size_t i = 0; i < n; i++) {
+		__u64 end = es[i]->phys + es[i]->bytes;
+
+		if (end > covered) {
+			total += end - (es[i]->phys > covered ? es[i]->phys : covered);
+			covered = end;
+		}
+	}
+	if (ok) {
+		count_flush(s, v, &e->flush);
+		skip = skipped_sum(&e->flush);
+		if (skip > total)
+			skip = total;
+	}
+	/* unpin entries: all of the union (no flush), or its last @skip bytes */
+	covered = a;
+	for (size_t i = 0; i < n && (!ok || skip); i++) {
 		struct ent *r = es[i], *p;
 		__u64 from = r->phys > covered ? r->phys : covered;
 		__u64 end = r->phys + r->bytes;
 
 		if (end <= from)
 			continue;
+		covered = end;
+		total -= end - from;
+		if (ok && total >= skip)
+			continue;	/* flushed, before the skipped tail */
+		if (ok && total + (end - from) > skip)
+			from = end - (skip - total);
 		p = ent_new(s, v);
 		p->phys = from;
 		p->iova = r->iova + (from - r->phys);
@@ -686,23 +710,10 @@ static void ev_unpin(struct nsf_state *s, const struct nsflush_event *e)
 		p->origin = r->origin;
 		p->state = ST_UNPINNED;
 		p->fbm = r->fbm;
-		p->fbu = false;
-		p->reason = R_UNPIN;
-		VEC_PUSH(ps, np, pcap, p);
-		total += p->bytes;
-		covered = end;
-	}
-	if (ok) {
-		count_flush(s, v, &e->flush);
-		skip = skipped_sum(&e->flush);
-		if (skip > total)
-			skip = total;
-		for (size_t i = 0; i < np; i++)
-			ps[i]->reason = R_NONE;
-		mark_tail(s, v, ps, np, skip, R_SKIP);
+		p->at_unpin = true;
+		p->reason = ok ? R_SKIP : R_UNPIN;
 	}
 	free(es);
-	free(ps);
 }
 
 void nsf_state_event(struct nsf_state *s, const struct nsflush_event *e)
@@ -851,7 +862,7 @@ struct rng {
 	__u32 pid;
 	__u64 phys, iova, bytes, domain;
 	__u8 origin, state, reason;
-	bool fbm, fbu;
+	bool fbm, fbu, at_unpin;
 };
 
 struct summary {
@@ -871,6 +882,7 @@ static int cmp_rng_merge(const void *a, const void *b)
 	CMP(x->reason, y->reason);
 	CMP(x->fbm, y->fbm);
 	CMP(x->fbu, y->fbu);
+	CMP(x->at_unpin, y->at_unpin);
 	CMP(x->iova, y->iova);
 	CMP(x->phys, y->phys);
 	return 0;
@@ -883,6 +895,7 @@ static int cmp_rng_show(const void *a, const void *b)
 	CMP(x->pid, y->pid);
 	CMP(x->domain, y->domain);
 	CMP(x->iova, y->iova);
+	CMP(x->at_unpin, y->at_unpin);
 	CMP(x->state, y->state);
 	CMP(x->reason, y->reason);
 	CMP(x->phys, y->phys);
@@ -912,6 +925,7 @@ static struct rng *ranges(const struct nsf_state *s, __u32 pid, size_t *count)
 				.bytes = e->bytes, .domain = e->dom->id,
 				.origin = e->origin, .state = e->state,
 				.reason = e->reason, .fbm = e->fbm, .fbu = e->fbu,
+				.at_unpin = e->at_unpin,
 			};
 
 			VEC_PUSH(r, n, cap, x);
@@ -925,6 +939,7 @@ static struct rng *ranges(const struct nsf_state *s, __u32 pid, size_t *count)
 			if (c->pid == x->pid && c->domain == x->domain &&
 			    c->origin == x->origin && c->state == x->state &&
 			    c->reason == x->reason && c->fbm == x->fbm && c->fbu == x->fbu &&
+			    c->at_unpin == x->at_unpin &&
 			    c->iova + c->bytes == x->iova && c->phys + c->bytes == x->phys)
 				c->bytes += x->bytes;
 			else
