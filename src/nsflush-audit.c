@@ -133,6 +133,7 @@ static int audit(void)
 		nsf_err("nsflushd is not running (no socket at %s)", env.socket);
 		goto fail;
 	case -ETIMEDOUT:
+	case -EAGAIN:
 		nsf_err("nsflushd did not answer on %s", env.socket);
 		goto fail;
 	case -EPROTO:

@@ -5,6 +5,7 @@
  * permissions, stale and live sockets, a stuck client.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <grp.h>
 #include "check.h"
 #include "lib/ctl.h"
 #include "lib/state.h"
@@ -126,6 +129,140 @@ static long long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+
+/* build/nsflush-audit next to this build/tests/test_ctl, if built. */
+static char audit_bin[PATH_MAX];
+
+static bool find_audit(void)
+{
+	char self[PATH_MAX - 32], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n < 0)
+		return false;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	snprintf(audit_bin, sizeof(audit_bin), "%s/../nsflush-audit", self);
+	return access(audit_bin, X_OK) == 0;
+}
+
+/*
+ * Runs nsflush-audit ARGS (as uid 65534 when @nobody); returns its exit
+ * status (-1: did not exit), its stdout in *out and the number of stderr
+ * lines in *errlines, the first one in errline.
+ */
+static int run_audit(bool nobody, char **out, int *errlines, char *errline, size_t elen,
+		     const char *const *args)
+{
+	int po[2], pe[2], status;
+	char *argv[16] = { audit_bin };
+	size_t osize = 0, i;
+	FILE *o, *e;
+	char buf[512];
+	pid_t pid;
+
+	for (i = 0; args[i] && i < 14; i++)
+		argv[i + 1] = (char *)args[i];
+	if (pipe(po) || pipe(pe))
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		close(po[0]);
+		close(pe[0]);
+		if (nobody && (setgroups(0, NULL) || setgid(65534) || setuid(65534)))
+			_exit(99);
+		execv(audit_bin, argv);
+		_exit(98);
+	}
+	close(po[1]);
+	close(pe[1]);
+	o = open_memstream(out, &osize);
+	e = fdopen(pe[0], "r");
+	/* stdout first: the report fits in the pipe or stderr is empty */
+	for (ssize_t n; (n = read(po[0], buf, sizeof(buf))) > 0;)
+		fwrite(buf, 1, n, o);
+	fclose(o);
+	close(po[0]);
+	*errlines = 0;
+	errline[0] = '\0';
+	while (fgets(buf, sizeof(buf), e)) {
+		if (!(*errlines)++) {
+			strncpy(errline, buf, elen - 1);
+			errline[elen - 1] = '\0';
+		}
+	}
+	fclose(e);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* nsflush-audit against the test daemon: exit codes and one-line errors. */
+static void test_audit_cli(const char *path, const char *dir)
+{
+	static const struct {
+		const char *name;
+		bool nobody;
+		int rc;
+		const char *err;	/* expected in the one stderr line; NULL: none */
+		const char *args[6];
+	} cases[] = {
+		{ "--pid of a VMM with unflushed ranges", false, 1, NULL,
+		  { "--pid", "4242", "--socket", "@" } },
+		{ "--pid --json", false, 1, NULL, { "--pid", "4242", "--json", "--socket", "@" } },
+		{ "--pid of a coherent-only VMM", false, 0, NULL, { "-p", "4343", "-s", "@" } },
+		{ "--all", false, 1, NULL, { "--all", "--socket", "@" } },
+		{ "--pid of no process", false, 2, "no such pid: 2147483646",
+		  { "--pid", "2147483646", "--socket", "@" } },
+		{ "no daemon", false, 2, "nsflushd is not running (no socket at",
+		  { "--all", "--socket", "#" } },
+		{ "not root", true, 2, "permission denied on", { "--all", "--socket", "@" } },
+		{ "no --pid/--all/--check", false, 2, "nothing to do", { "--json", "--socket", "@" } },
+		{ "--pid and --all", false, 2, "exclude each other", { "--pid", "1", "--all" } },
+		{ "bad pid", false, 2, "invalid pid: 12x", { "--pid", "12x" } },
+		{ "pid 0", false, 2, "invalid pid: 0", { "--pid", "0" } },
+		{ "unknown option", false, 2, "unknown option --frobnicate", { "--frobnicate" } },
+		{ "missing argument", false, 2, "needs an argument", { "--all", "--socket" } },
+		{ "--check with --all", false, 2, "--check", { "--check", "--all" } },
+		{ "stray argument", false, 2, "unexpected argument: x", { "--all", "x" } },
+	};
+	char nosock[160], name[128], errline[256];
+
+	snprintf(nosock, sizeof(nosock), "%s/nothing-here.sock", dir);
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		const char *args[8] = { 0 };
+		char *out = NULL;
+		int rc, lines;
+
+		if (cases[c].nobody && geteuid() != 0) {
+			printf("SKIP audit CLI: %s: needs root\n", cases[c].name);
+			continue;
+		}
+		for (int i = 0; cases[c].args[i]; i++)
+			args[i] = !strcmp(cases[c].args[i], "@") ? path :
+				  !strcmp(cases[c].args[i], "#") ? nosock : cases[c].args[i];
+		rc = run_audit(cases[c].nobody, &out, &lines, errline, sizeof(errline), args);
+		snprintf(name, sizeof(name), "audit CLI: %s: exit %d%s", cases[c].name, cases[c].rc,
+			 cases[c].err ? ", one line" : ", report on stdout");
+		if (cases[c].err)
+			CHECK(name, rc == cases[c].rc && lines == 1 &&
+			      !strncmp(errline, "nsflush-audit: ", 15) &&
+			      strstr(errline, cases[c].err) && !*out,
+			      "exit %d, %d stderr lines ('%s'), %zu bytes on stdout", rc, lines,
+			      errline, strlen(out));
+		else
+			CHECK(name, rc == cases[c].rc && lines == 0 && *out,
+			      "exit %d, %d stderr lines ('%s'), %zu bytes on stdout", rc, lines,
+			      errline, strlen(out));
+		free(out);
+	}
 }
 
 int main(void)
@@ -245,6 +382,11 @@ int main(void)
 	free(body);
 	close(stuck);
 
+	if (find_audit())
+		test_audit_cli(path, dir);
+	else
+		printf("SKIP audit CLI: no nsflush-audit next to this test's directory\n");
+
 	/* Lost events make the audit incomplete. */
 	pthread_mutex_lock(&srv.lock);
 	nsf_state_set_lost(srv.s, 3);
@@ -252,6 +394,15 @@ int main(void)
 	err = report(path, 0, true, &st, &body);
 	CHECK("lost events: status 3", err == 0 && st == 3, "err %d status %d", err, st);
 	free(body);
+	if (audit_bin[0] && access(audit_bin, X_OK) == 0) {
+		const char *args[] = { "--all", "--socket", path, NULL };
+		char errline[256], *out = NULL;
+		int lines, rc = run_audit(false, &out, &lines, errline, sizeof(errline), args);
+
+		CHECK("audit CLI: lost events: exit 3 with the report", rc == 3 && *out,
+		      "exit %d, %zu bytes", rc, strlen(out));
+		free(out);
+	}
 
 	srv.stop = 1;
 	pthread_join(th, NULL);
