@@ -1289,6 +1289,15 @@ void nsf_state_report_table(const struct nsf_state *s, __u32 pid, FILE *out)
 	fprintf(out, "  flushed               %s\n", human_exact(sum.flushed, b1, sizeof(b1)));
 	fprintf(out, "  unflushed             %s\n", human_exact(sum.unflushed, b1, sizeof(b1)));
 	fprintf(out, "  lost events           %llu\n", U64(s->lost));
+	for (size_t i = 0; i < s->nvmms; i++) {
+		const struct vmm *v = s->vmms[i];
+
+		if (!vmm_selected(v, pid))
+			continue;
+		fprintf(out, "  VMM                   %u ", v->pid);
+		table_comm(out, v->comm, 0);
+		fputs(v->exited ? " (exited)\n" : " (running)\n", out);
+	}
 
 	fprintf(out, "\nDomains\n");
 	fprintf(out, "  %-18s %-7s %-16s %-10s %-8s %-8s %-9s %s\n", "DOMAIN", "PID", "COMM",

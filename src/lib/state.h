@@ -75,7 +75,7 @@ bool nsf_state_has_pid(const struct nsf_state *s, __u32 pid);
  *   "vmms":    [ { "pid", "comm", "exited" } ],
  *   "domains": [ { "domain": "0x..", "pid", "comm", "backend": "vfio-type1",
  *                  "coherent": bool, "groups": [N], "devices": ["0000:00:01.0"],
- *                  "state": "attached" | "freed" } ],
+ *                  "state": "attached" | "detached" | "freed" } ],
  *   "ranges":  [ { "pid", "phys": "0x..", "bytes": N, "iova": "0x..",
  *                  "domain": "0x..", "origin": "map" | "attach",
  *                  "state": "mapped" | "unmapped" | "unpinned",
@@ -83,6 +83,16 @@ bool nsf_state_has_pid(const struct nsf_state *s, __u32 pid);
  *                  "reason": null | "no-flush-before-map" | ... } ]
  * }
  * Adjacent ranges (phys and iova contiguous, same attributes) are merged.
+ *
+ * Ranges are of two kinds, both listed: a run (state mapped/unmapped/
+ * unpinned, reason null or its map-time problem) and an unpin problem
+ * (state "unpinned", reason no-flush-before-unpin, late or skipped-non-ram)
+ * made when an UNPIN meets runs; a run can so show twice. An UNPIN counts
+ * only where it meets this VMM's runs not yet unpinned, once per phys byte
+ * (the same pages in two domains are one unpin problem). The kfunc does
+ * not say where in a range it skipped bytes: they are put at the range's
+ * end. Lost events make "complete" false and add no range ("lost-events"
+ * is never a range's reason). A domain whose groups all left is "detached".
  */
 void nsf_state_report_json(const struct nsf_state *s, __u32 pid, FILE *out);
 

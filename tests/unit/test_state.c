@@ -460,6 +460,78 @@ static void test_skipped(void)
 	nsf_state_free(s);
 }
 
+/* skips at unpin over two domains' pieces; daemon flush with skips */
+static void test_skipped_more(void)
+{
+	struct nsf_state *s = nsf_state_new(NSF_MODE_FLUSH);
+	struct nsflush_flush_result res = { .flushed_bytes = 3 * MiB };
+	struct nsflush_event e;
+	char *j;
+
+	attach(s, DOM1, 7, false);
+	e = map_ev(DOM1, 0, PHYS, 4 * MiB, false);
+	nsf_state_event(s, &e);
+	res.skipped_bytes[NSFLUSH_SKIP_RESERVED] = MiB;
+	nsf_state_daemon_flush(s, &e, 0, &res, 1);
+	expect("daemon flush skipped", s, 0, (struct want){ 4 * MiB, 4 * MiB, 3 * MiB, 4 * MiB, 1, 0 });
+	j = report(s, 0, 0);
+	CHECK("daemon flush skipped: late + skipped",
+	      strstr(j, "\"bytes\": 3145728, \"iova\": \"0x0\"") &&
+	      strstr(j, "\"reason\": \"late\"") &&
+	      strstr(j, "\"phys\": \"0x100300000\", \"bytes\": 1048576") &&
+	      strstr(j, "\"skipped-non-ram\""), "%s", j);
+	free(j);
+	nsf_state_free(s);
+
+	s = nsf_state_new(NSF_MODE_ENFORCE);
+	attach(s, DOM1, 7, false);
+	map(s, DOM1, 0, PHYS, 2 * MiB, true);
+	map(s, DOM1, 4 * MiB, PHYS + 4 * MiB, 2 * MiB, true);
+	e = unpin_ev(0, PHYS, 8 * MiB, true);	/* 4 MiB of it is ours */
+	e.flush.flushed_bytes = 5 * MiB;
+	e.flush.skipped_bytes[NSFLUSH_SKIP_NOT_MAPPED] = 3 * MiB;
+	nsf_state_event(s, &e);
+	expect("unpin skips capped to ours", s, 0,
+	       (struct want){ 4 * MiB, 0, 9 * MiB, 3 * MiB, 1, 0 });
+	j = report(s, 0, 0);
+	CHECK("unpin skips at the end", strstr(j, "\"phys\": \"0x100100000\", \"bytes\": 1048576, "
+					       "\"iova\": \"0x100000\"") &&
+	      strstr(j, "\"phys\": \"0x100400000\", \"bytes\": 2097152, \"iova\": \"0x400000\", "
+		     "\"domain\": \"0xffff888001000000\", \"origin\": \"map\", "
+		     "\"state\": \"unpinned\", \"flushed_before_map\": true, "
+		     "\"flushed_before_unpin\": false, \"reason\": \"skipped-non-ram\""), "%s", j);
+	free(j);
+	check_reports("skipped more", s);
+	nsf_state_free(s);
+}
+
+/* Two VMMs: a pid's report is its own. */
+static void test_two_vmms(void)
+{
+	struct nsf_state *s = nsf_state_new(NSF_MODE_AUDIT);
+	struct nsflush_event e = ev(NSFLUSH_EV_ATTACH, DOM2);
+	char *j;
+
+	attach(s, DOM1, 7, false);
+	map(s, DOM1, 0, PHYS, 4 * MiB, false);
+	e.pid = 77;
+	strcpy(e.comm, "cloud-hyperviso");
+	nsf_state_event(s, &e);
+	e = map_ev(DOM2, 0, PHYS + 64 * MiB, 2 * MiB, true);
+	e.pid = 77;
+	nsf_state_event(s, &e);
+	expect("two vmms: pid 77", s, 77, (struct want){ 2 * MiB, 2 * MiB, 2 * MiB, 0, 1, 0 });
+	expect("two vmms: all", s, 0, (struct want){ 6 * MiB, 6 * MiB, 2 * MiB, 4 * MiB, 2, 0 });
+	CHECK("two vmms: exit status", nsf_state_exit_status(s, 77) == 0 &&
+	      nsf_state_exit_status(s, PID) == 1 && nsf_state_exit_status(s, 0) == 1, "%s", "no");
+	j = report(s, 77, 0);
+	CHECK("two vmms: filtered", strstr(j, "\"pid\": 77,") && !strstr(j, "4242") &&
+	      count(j, "\"domain\": ") == 2, "%s", j);
+	free(j);
+	check_reports("two vmms", s);
+	nsf_state_free(s);
+}
+
 static void test_lost(void)
 {
 	struct nsf_state *s = nsf_state_new(NSF_MODE_ENFORCE);
@@ -606,6 +678,8 @@ int main(void)
 	test_same_phys_two_domains();
 	test_free_unmaps();
 	test_skipped();
+	test_skipped_more();
+	test_two_vmms();
 	test_lost();
 	test_escaping();
 	test_scale();
