@@ -460,11 +460,18 @@ static bool flush_ok(const struct nsflush_event *e)
 
 /* ---- events ---------------------------------------------------------- */
 
+static void ev_free(struct nsf_state *s, const struct nsflush_event *e);
+
 static void ev_attach(struct nsf_state *s, const struct nsflush_event *e)
 {
 	struct dom *d = dom_find(s, e->domain);
 	struct grp g = { .id = e->group };
 
+	/* an exited VMM's domain we missed the free of, its address reused */
+	if (d && d->vmm->exited && d->vmm->pid != e->pid) {
+		ev_free(s, e);
+		d = NULL;
+	}
 	if (!d)
 		d = dom_new(s, e);
 	else if (d->vmm->pid == e->pid)
@@ -624,17 +631,14 @@ static int cmp_ent_phys(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* The VMM an UNPIN belongs to: by pid, else by container. */
+/* The VMM an UNPIN belongs to: by container (the unpin may run in
+ * another task, e.g. at release), else by pid. */
 static struct vmm *unpin_vmm(const struct nsf_state *s, const struct nsflush_event *e)
 {
-	struct vmm *v = vmm_find(s, e->pid);
-
-	if (v || !e->container)
-		return v;
-	for (size_t i = s->ndoms; i-- > 0;)
+	for (size_t i = s->ndoms; e->container && i-- > 0;)
 		if (s->doms[i]->container == e->container)
 			return s->doms[i]->vmm;
-	return NULL;
+	return vmm_find(s, e->pid);
 }
 
 static void ev_unpin(struct nsf_state *s, const struct nsflush_event *e)
@@ -753,7 +757,7 @@ void nsf_state_daemon_flush(struct nsf_state *s, const struct nsflush_event *e,
 			    __u64 done_ns)
 {
 	enum reason want = e->kind == NSFLUSH_EV_MAP ? R_MAP : R_UNPIN;
-	bool last = !memcmp(e, &s->last, sizeof(*e)) && s->last_vmm;
+	bool last = !memcmp(e, &s->last, sizeof(*e));
 	struct ent **es = NULL;
 	size_t n = 0, cap = 0, from = 0;
 	struct vmm *v;
@@ -763,7 +767,9 @@ void nsf_state_daemon_flush(struct nsf_state *s, const struct nsflush_event *e,
 	if (e->kind != NSFLUSH_EV_MAP && e->kind != NSFLUSH_EV_UNPIN)
 		return;
 	if (last) {
-		v = s->last_vmm;
+		v = s->last_vmm;	/* NULL: the event changed nothing */
+		if (!v)
+			return;
 		from = s->last_first;
 	} else {
 		v = e->kind == NSFLUSH_EV_MAP ? vmm_find(s, e->pid) : unpin_vmm(s, e);
