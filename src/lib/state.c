@@ -196,6 +196,7 @@ static struct sl_node *sl_first_overlap(struct sl *l, __u64 a)
 
 struct grp {
 	__u32 id;
+	bool left;		/* detached; kept so the report still names it */
 	char **devs;
 	size_t ndevs;
 };
@@ -482,9 +483,12 @@ static void ev_attach(struct nsf_state *s, const struct nsflush_event *e)
 		d->backend = e->backend;
 	if (e->container)
 		d->container = e->container;
-	for (size_t i = 0; i < d->ngrps; i++)
-		if (d->grps[i].id == e->group)
+	for (size_t i = 0; i < d->ngrps; i++) {
+		if (d->grps[i].id == e->group) {
+			d->grps[i].left = false;
 			return;
+		}
+	}
 	grp_read_devices(&g);
 	VEC_PUSH(d->grps, d->ngrps, d->cgrps, g);
 }
@@ -495,17 +499,15 @@ static void ev_detach(struct nsf_state *s, const struct nsflush_event *e)
 
 	if (!d)
 		return;
+	/* Groups that left stay listed: after a VMM is gone, the report must
+	 * still say which devices could reach its memory. */
+	d->attached = false;
 	for (size_t i = 0; i < d->ngrps; i++) {
-		if (d->grps[i].id != e->group)
-			continue;
-		for (size_t j = 0; j < d->grps[i].ndevs; j++)
-			free(d->grps[i].devs[j]);
-		free(d->grps[i].devs);
-		d->grps[i] = d->grps[--d->ngrps];
-		break;
+		if (d->grps[i].id == e->group)
+			d->grps[i].left = true;
+		if (!d->grps[i].left)
+			d->attached = true;
 	}
-	if (!d->ngrps)
-		d->attached = false;
 }
 
 static void ev_free(struct nsf_state *s, const struct nsflush_event *e)
@@ -1203,11 +1205,12 @@ void nsf_state_report_json(const struct nsf_state *s, __u32 pid, FILE *out)
 	for (size_t i = 0; i < n; i++) {
 		fprintf(out, "%s\n    {\"pid\": %u, \"phys\": \"0x%llx\", \"bytes\": %llu, "
 			"\"iova\": \"0x%llx\", \"domain\": \"0x%llx\", \"origin\": \"%s\", "
-			"\"state\": \"%s\", \"flushed_before_map\": %s, "
+			"\"point\": \"%s\", \"state\": \"%s\", \"flushed_before_map\": %s, "
 			"\"flushed_before_unpin\": %s, \"reason\": ",
 			i ? "," : "", r[i].pid, U64(r[i].phys), U64(r[i].bytes),
 			U64(r[i].iova), U64(r[i].domain),
 			r[i].origin == NSFLUSH_ORIGIN_ATTACH ? "attach" : "map",
+			r[i].at_unpin ? "unpin" : "map",
 			state_names[r[i].state], r[i].fbm ? "true" : "false",
 			r[i].fbu ? "true" : "false");
 		if (r[i].reason)

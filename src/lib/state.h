@@ -75,9 +75,12 @@ bool nsf_state_has_pid(const struct nsf_state *s, __u32 pid);
  *   "vmms":    [ { "pid", "comm", "exited" } ],
  *   "domains": [ { "domain": "0x..", "pid", "comm", "backend": "vfio-type1",
  *                  "coherent": bool, "groups": [N], "devices": ["0000:00:01.0"],
+ *                  (every group ever attached to it, and their devices)
  *                  "state": "attached" | "detached" | "freed" } ],
  *   "ranges":  [ { "pid", "phys": "0x..", "bytes": N, "iova": "0x..",
  *                  "domain": "0x..", "origin": "map" | "attach",
+ *                  "point": "map" | "unpin",   the reference point it describes:
+ *                                              the run as mapped, or its unpin
  *                  "state": "mapped" | "unmapped" | "unpinned",
  *                  "flushed_before_map": bool, "flushed_before_unpin": bool,
  *                  "reason": null | "no-flush-before-map" | ... } ]

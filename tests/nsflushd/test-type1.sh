@@ -34,6 +34,8 @@ check_scenario() {	# KERNEL MODE NAME
 	expect_eq "$t: one non-coherent type1 domain, with the VMM's pid" \
 		"vfio-type1 false $(meta "$s" "$mode" pid)" \
 		"$(report "$s" "$mode" '.domains | map("\(.backend) \(.coherent) \(.pid)") | unique | join(",")')"
+	expect_eq "$t: the domain names the edu device's group and PCI address" "$edu" \
+		"$(report "$s" "$mode" '.domains | map("\(.groups | join(",")) \(.devices | join(","))") | unique | join(";")')"
 	case $mode in
 	audit)
 		expect_eq "$t: audit exit 1" 1 "$(meta "$s" "$mode" rc)"
@@ -66,6 +68,7 @@ for k in debian-6.12 debian-6.1; do
 	if [ "$rc" -ne 0 ] || ! echo "$out" | grep -q '^scenario '; then
 		fail "$k type1 scenarios: guest" "exited $rc"; echo "$out" | tail -n 30; continue
 	fi
+	edu="$(echo "$out" | grep '^edu ' | field group) $(echo "$out" | grep '^edu ' | field bdf)"
 	for mode in audit enforce flush; do
 		expect_eq "$k $mode: nsflushd ran and stopped cleanly" 0 \
 			"$(echo "$out" | grep "^daemon mode=$mode " | field rc)"
