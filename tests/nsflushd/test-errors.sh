@@ -25,24 +25,26 @@ declare -A want=(
 	[daemon-no-vfio]="2 VFIO type1 is not in this kernel"
 )
 
-out=$(vm debian-6.12 -- tests/nsflushd/guest-errors 2>&1)
+for k in debian-6.12 debian-6.1; do
+out=$(vm "$k" -- tests/nsflushd/guest-errors 2>&1)
 for name in "${!want[@]}"; do
 	line=$(echo "$out" | grep "^case $name ")
 	rc=${want[$name]%% *} text=${want[$name]#* }
-	if [ -z "$line" ]; then fail "$name" "did not run"; continue; fi
+	if [ -z "$line" ]; then fail "$k $name" "did not run"; continue; fi
 	got="$(field rc <<<"$line") $(field lines <<<"$line")"
 	if [ "$got" = "$rc 1" ] && [[ $line == *"msg="*"$text"* ]]; then
-		pass "$name: exit $rc, one line: ${line#*msg=}"
+		pass "$k $name: exit $rc, one line: ${line#*msg=}"
 	else
-		fail "$name" "want exit $rc and one line with '$text', got: $line"
+		fail "$k $name" "want exit $rc and one line with '$text', got: $line"
 	fi
 done
-expect_eq "audit of a process that never used VFIO: exit 0, nothing printed on stderr" "0 0" \
+expect_eq "$k audit of a process that never used VFIO: exit 0, nothing printed on stderr" "0 0" \
 	"$(echo "$out" | grep '^case audit-pid-without-vfio ' | field rc) $(echo "$out" | grep '^case audit-pid-without-vfio ' | field lines)"
 
 lost=$(echo "$out" | grep '^lost ')
-expect_eq "events lost with a 4 KiB ring buffer: audit exit 3" 3 "$(field rc <<<"$lost")"
+expect_eq "$k events lost with a 4 KiB ring buffer: audit exit 3" 3 "$(field rc <<<"$lost")"
 n=$(echo "$lost" | sed 's/.*json=//' | jq -r .lost_events)
-if [ "${n:-0}" -gt 0 ] 2>/dev/null; then pass "lost events counted in the report ($n)"; else fail "lost events counted in the report" "got '$n'"; fi
-expect_eq "lost events in the textfile" "nsflush_events_lost_total $n" "$(echo "$out" | sed -n 's/^lost-prom //p')"
+if [ "${n:-0}" -gt 0 ] 2>/dev/null; then pass "$k lost events counted in the report ($n)"; else fail "$k lost events counted in the report" "got '$n'"; fi
+expect_eq "$k lost events in the textfile" "nsflush_events_lost_total $n" "$(echo "$out" | sed -n 's/^lost-prom //p')"
+done
 finish
