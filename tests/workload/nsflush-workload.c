@@ -66,6 +66,7 @@
 #define EDU_DMA_TIMEOUT_MS 10000
 
 #define DEFAULT_IOVA_BASE 0x100000ULL
+#define MAX_DEVICES       8	/* --device given several times: one group each */
 
 /* ------------------------------------------------------------------------- */
 /* Output                                                                     */
@@ -242,7 +243,24 @@ struct backend {
 	int (*detach)(struct ctx *c);
 	/* re-attach after detach (re-opens the device fd) */
 	int (*attach)(struct ctx *c);
+	/* close group K's device and detach only that group; the others stay */
+	int (*detach_group)(struct ctx *c, int k);
+	/* attach group K again (joining the groups still attached) */
+	int (*attach_group)(struct ctx *c, int k);
 	void (*close)(struct ctx *c);
+};
+
+/*
+ * Groups 1..n-1 of a multi-device run (--device more than once): each has its
+ * own group fd and device fd but shares the container with group 0, whose
+ * device (the fields in struct ctx) is the one that DMAs.
+ */
+struct extra_group {
+	char bdf[256];
+	int group_id;
+	int group_fd;
+	int device_fd;
+	bool attached;
 };
 
 struct ctx {
@@ -254,6 +272,9 @@ struct ctx {
 	int container_fd;
 	int group_fd;
 	bool attached;
+	/* more groups in the same container: index k >= 1 is extra[k - 1] */
+	struct extra_group extra[MAX_DEVICES - 1];
+	int nextra;
 
 	/* device (common) */
 	int device_fd;
@@ -269,6 +290,33 @@ struct ctx {
 	size_t nold, oldcap;
 	uint64_t next_iova;
 };
+
+/* group K's handles: 0 is the primary (ctx's own fields), else extra[K - 1] */
+struct gref {
+	const char *bdf;
+	int *group_id, *group_fd, *device_fd;
+	bool *attached;
+};
+
+static struct gref group_ref(struct ctx *c, int k)
+{
+	struct extra_group *e;
+
+	if (k == 0)
+		return (struct gref){ c->bdf, &c->group_id, &c->group_fd, &c->device_fd,
+				      &c->attached };
+	e = &c->extra[k - 1];
+	return (struct gref){ e->bdf, &e->group_id, &e->group_fd, &e->device_fd, &e->attached };
+}
+
+static int groups_attached(const struct ctx *c)
+{
+	int n = c->attached;
+
+	for (int k = 0; k < c->nextra; k++)
+		n += c->extra[k].attached;
+	return n;
+}
 
 /* monotonic nanoseconds, for the ns= field (time spent in the ioctls) */
 static uint64_t now_ns(void)
@@ -414,7 +462,43 @@ static int find_edu(char *bdf, size_t len)
 	return 0;
 }
 
-static int find_group(const char *bdf)
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* every 1234:11e8 device, sorted by address; returns how many (<= max), -1 on error */
+static int list_edu(char **bdfs, int max)
+{
+	struct dirent **ents;
+	int n = scandir("/sys/bus/pci/devices", &ents, NULL, alphasort), found = 0;
+
+	if (n < 0) {
+		err_line("/sys/bus/pci/devices: %s", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		unsigned long ven, dev;
+		const char *name = ents[i]->d_name;
+
+		if (name[0] != '.' && found < max) {
+			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", name);
+			if (read_sysfs_hex(path, &ven) && ven == EDU_VENDOR) {
+				snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", name);
+				if (read_sysfs_hex(path, &dev) && dev == EDU_DEVICE)
+					bdfs[found++] = strdup(name);
+			}
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	qsort(bdfs, (size_t)found, sizeof(*bdfs), cmp_str);
+	return found;
+}
+
+/* the group of @bdf; allow_env: fall back on $NSFLUSH_EDU_GROUP (the lab's first edu) */
+static int find_group(const char *bdf, bool allow_env)
 {
 	char path[PATH_MAX], link[PATH_MAX];
 	const char *base, *env;
@@ -430,7 +514,7 @@ static int find_group(const char *bdf)
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0) {
-		env = getenv("NSFLUSH_EDU_GROUP");
+		env = allow_env ? getenv("NSFLUSH_EDU_GROUP") : NULL;
 		if (env && *env) {
 			/* the lab sets it as /dev/vfio/N; a bare N works too */
 			base = strrchr(env, '/');
@@ -564,40 +648,58 @@ static int enable_bus_master(struct ctx *c)
 /* ------------------------------------------------------------------------- */
 /* Backend: legacy VFIO container + type1v2                                   */
 
-static int t1_get_device(struct ctx *c)
+static int t1_get_device(struct ctx *c, int k)
 {
-	c->device_fd = ioctl(c->group_fd, VFIO_GROUP_GET_DEVICE_FD, c->bdf);
-	if (c->device_fd < 0) {
-		err_line("VFIO_GROUP_GET_DEVICE_FD %s: %s", c->bdf, strerror(errno));
+	struct gref g = group_ref(c, k);
+
+	*g.device_fd = ioctl(*g.group_fd, VFIO_GROUP_GET_DEVICE_FD, g.bdf);
+	if (*g.device_fd < 0) {
+		err_line("VFIO_GROUP_GET_DEVICE_FD %s: %s", g.bdf, strerror(errno));
 		return -1;
 	}
-	return device_setup(c);
+	/* the primary's device is the one that DMAs: set up its regions */
+	return k == 0 ? device_setup(c) : 0;
 }
 
-static int t1_attach(struct ctx *c)
+/* put group K into the container (the first one in sets the IOMMU), open its device */
+static int t1_attach_one(struct ctx *c, int k)
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };
+	struct gref g = group_ref(c, k);
+	bool first = groups_attached(c) == 0;
 
-	if (ioctl(c->group_fd, VFIO_GROUP_GET_STATUS, &st)) {
-		err_line("VFIO_GROUP_GET_STATUS group %d: %s", c->group_id, strerror(errno));
+	if (ioctl(*g.group_fd, VFIO_GROUP_GET_STATUS, &st)) {
+		err_line("VFIO_GROUP_GET_STATUS group %d: %s", *g.group_id, strerror(errno));
 		return -1;
 	}
 	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
 		err_line("group %d is not viable (bind all its devices to vfio-pci)",
-			 c->group_id);
+			 *g.group_id);
 		return -1;
 	}
-	if (ioctl(c->group_fd, VFIO_GROUP_SET_CONTAINER, &c->container_fd)) {
-		err_line("VFIO_GROUP_SET_CONTAINER group %d: %s", c->group_id, strerror(errno));
+	if (ioctl(*g.group_fd, VFIO_GROUP_SET_CONTAINER, &c->container_fd)) {
+		err_line("VFIO_GROUP_SET_CONTAINER group %d: %s", *g.group_id, strerror(errno));
 		return -1;
 	}
-	c->attached = true;
-	/* the first group sets the IOMMU model; this allocates the domain */
-	if (ioctl(c->container_fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
+	*g.attached = true;
+	/*
+	 * The first group sets the IOMMU model; this allocates the domain. A
+	 * later group is attached by SET_CONTAINER itself: type1 gives it a
+	 * domain of its own or merges it into a compatible one.
+	 */
+	if (first && ioctl(c->container_fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
 		err_line("VFIO_SET_IOMMU type1v2: %s", strerror(errno));
 		return -1;
 	}
-	return t1_get_device(c);
+	return t1_get_device(c, k);
+}
+
+static int t1_attach(struct ctx *c)
+{
+	for (int k = 0; k <= c->nextra; k++)
+		if (!*group_ref(c, k).attached && t1_attach_one(c, k))
+			return -1;
+	return 0;
 }
 
 static int t1_open(struct ctx *c)
@@ -619,11 +721,15 @@ static int t1_open(struct ctx *c)
 		err_line("kernel lacks VFIO_TYPE1v2_IOMMU");
 		return -1;
 	}
-	snprintf(path, sizeof(path), "/dev/vfio/%d", c->group_id);
-	c->group_fd = open(path, O_RDWR | O_CLOEXEC);
-	if (c->group_fd < 0) {
-		err_line("%s: %s", path, strerror(errno));
-		return -1;
+	for (int k = 0; k <= c->nextra; k++) {
+		struct gref g = group_ref(c, k);
+
+		snprintf(path, sizeof(path), "/dev/vfio/%d", *g.group_id);
+		*g.group_fd = open(path, O_RDWR | O_CLOEXEC);
+		if (*g.group_fd < 0) {
+			err_line("%s: %s", path, strerror(errno));
+			return -1;
+		}
 	}
 	return t1_attach(c);
 }
@@ -688,13 +794,37 @@ static int t1_unmap_all(struct ctx *c, uint64_t *unmapped, const char **how)
 	return 0;
 }
 
+static int t1_detach_group(struct ctx *c, int k)
+{
+	struct gref g = group_ref(c, k);
+
+	/* the kernel refuses UNSET_CONTAINER while a device fd is open */
+	if (k == 0) {
+		device_close(c);
+	} else if (*g.device_fd >= 0) {
+		close(*g.device_fd);
+		*g.device_fd = -1;
+	}
+	if (ioctl(*g.group_fd, VFIO_GROUP_UNSET_CONTAINER))
+		return -errno;
+	*g.attached = false;
+	return 0;
+}
+
+static int t1_attach_group(struct ctx *c, int k)
+{
+	return t1_attach_one(c, k) ? -EIO : 0;
+}
+
+/* every group, the primary last: its UNSET_CONTAINER drops the mappings */
 static int t1_detach(struct ctx *c)
 {
-	/* the kernel refuses UNSET_CONTAINER while a device fd is open */
-	device_close(c);
-	if (ioctl(c->group_fd, VFIO_GROUP_UNSET_CONTAINER))
-		return -errno;
-	c->attached = false;
+	for (int k = c->nextra; k >= 0; k--) {
+		int r = *group_ref(c, k).attached ? t1_detach_group(c, k) : 0;
+
+		if (r)
+			return r;
+	}
 	return 0;
 }
 
@@ -706,6 +836,15 @@ static int t1_reattach(struct ctx *c)
 static void t1_close(struct ctx *c)
 {
 	device_close(c);
+	for (int k = 1; k <= c->nextra; k++) {
+		struct gref g = group_ref(c, k);
+
+		if (*g.device_fd >= 0)
+			close(*g.device_fd);
+		if (*g.group_fd >= 0)
+			close(*g.group_fd);
+		*g.device_fd = *g.group_fd = -1;
+	}
 	if (c->group_fd >= 0)
 		close(c->group_fd);
 	if (c->container_fd >= 0)
@@ -722,6 +861,8 @@ static const struct backend backend_type1 = {
 	.unmap_all = t1_unmap_all,
 	.detach = t1_detach,
 	.attach = t1_reattach,
+	.detach_group = t1_detach_group,
+	.attach_group = t1_attach_group,
 	.close = t1_close,
 };
 
@@ -732,7 +873,7 @@ static const struct backend *const backends[] = { &backend_type1 };
 
 enum op_kind {
 	OP_CC, OP_IOVA, OP_MAP, OP_UNMAP, OP_UNMAP_ALL, OP_UNMAP_EACH, OP_DMA, OP_HOLD,
-	OP_DETACH, OP_ATTACH, OP_EXIT, OP_KILL,
+	OP_DETACH, OP_ATTACH, OP_DETACH_GROUP, OP_ATTACH_GROUP, OP_EXIT, OP_KILL,
 };
 
 struct op {
@@ -758,6 +899,8 @@ static const struct op_spec {
 	{ "hold",      OP_HOLD,      1, 1 },
 	{ "detach",    OP_DETACH,    0, 0 },
 	{ "attach",    OP_ATTACH,    0, 0 },
+	{ "detach-group", OP_DETACH_GROUP, 1, 1 },
+	{ "attach-group", OP_ATTACH_GROUP, 1, 1 },
 	{ "exit",      OP_EXIT,      0, 0 },
 	{ "kill",      OP_KILL,      0, 0 },
 };
@@ -1152,7 +1295,7 @@ static void run_op(struct ctx *c, const struct op *o)
 		char what[48];
 
 		snprintf(what, sizeof(what), "detach group=%d", c->group_id);
-		if (!c->attached) {
+		if (!groups_attached(c)) {
 			op_fail(o, EINVAL, what, "not attached");
 			break;
 		}
@@ -1170,7 +1313,7 @@ static void run_op(struct ctx *c, const struct op *o)
 		char what[48];
 
 		snprintf(what, sizeof(what), "attach group=%d", c->group_id);
-		if (c->attached) {
+		if (groups_attached(c) == c->nextra + 1) {
 			op_fail(o, EBUSY, what, "already attached");
 			break;
 		}
@@ -1183,6 +1326,50 @@ static void run_op(struct ctx *c, const struct op *o)
 			break;
 		}
 		out("%s", what);
+		break;
+	}
+	case OP_DETACH_GROUP: {
+		struct gref g = group_ref(c, (int)o->a);
+		uint64_t dropped = 0;
+		char what[64];
+
+		snprintf(what, sizeof(what), "detach-group index=%d group=%d", (int)o->a,
+			 *g.group_id);
+		if (!*g.attached) {
+			op_fail(o, EINVAL, what, "not attached");
+			break;
+		}
+		r = c->be->detach_group(c, (int)o->a);
+		if (r) {
+			op_fail(o, -r, what, NULL);
+			break;
+		}
+		/* only the container's last group takes the mappings with it */
+		if (!groups_attached(c)) {
+			dropped = mapped_bytes(c);
+			track_remove_all(c);
+		}
+		out("%s dropped=%" PRIu64 " attached=%d", what, dropped, groups_attached(c));
+		break;
+	}
+	case OP_ATTACH_GROUP: {
+		struct gref g = group_ref(c, (int)o->a);
+		char what[64];
+
+		snprintf(what, sizeof(what), "attach-group index=%d group=%d", (int)o->a,
+			 *g.group_id);
+		if (*g.attached) {
+			op_fail(o, EBUSY, what, "already attached");
+			break;
+		}
+		r = c->be->attach_group(c, (int)o->a);
+		if (r) {
+			if (!o->try)
+				exit(EXIT_OPFAIL);
+			out("%s error=%s", what, errno_name(-r));
+			break;
+		}
+		out("%s attached=%d", what, groups_attached(c));
 		break;
 	}
 	case OP_EXIT:
@@ -1210,7 +1397,10 @@ static void help(void)
 "\n"
 "Options:\n"
 "  --device BDF      device to use (default: $NSFLUSH_EDU_BDF, else the only\n"
-"                    1234:11e8 device in /sys/bus/pci/devices)\n"
+"                    1234:11e8 device in /sys/bus/pci/devices).  Give it up to\n"
+"                    %d times: every device's group joins the one container\n"
+"                    (device index 0, 1, ... in that order; 0 does the DMA)\n"
+"  --devices all     every 1234:11e8 device, sorted by address\n"
 "  --iova-base IOVA  IOVA of the first map (default 0x%llx)\n"
 "  --backend NAME    IOMMU backend: type1 (default; iommufd: not yet)\n"
 "  --thp on|off      madvise map buffers (MADV_HUGEPAGE / MADV_NOHUGEPAGE);\n"
@@ -1240,6 +1430,12 @@ static void help(void)
 "  detach              close the device and VFIO_GROUP_UNSET_CONTAINER while\n"
 "                      mapped (the kernel drops all mappings)\n"
 "  attach              set the container and IOMMU again, reopen the device\n"
+"                      (with several devices: every group, the first one last\n"
+"                      on detach and first on attach)\n"
+"  detach-group K      close device K and VFIO_GROUP_UNSET_CONTAINER its group\n"
+"                      only; mappings stay unless it was the last group\n"
+"  attach-group K      VFIO_GROUP_SET_CONTAINER group K again (plus SET_IOMMU\n"
+"                      if no other group is attached), reopen device K\n"
 "  exit                exit(0) at once without unmapping (release path)\n"
 "  kill                raise SIGKILL on itself\n"
 "  try OP ...          run OP; on failure print '<op fields> error=ENAME' on\n"
@@ -1250,6 +1446,7 @@ static void help(void)
 "Output (stdout, one line each):\n"
 "  pid=N                                 first line\n"
 "  open backend=type1 device=BDF group=N bar0=mmap|rw edu_id=0x010000ed\n"
+"  open index=K device=BDF group=N       each further device (K >= 1)\n"
 "  cc_iommu=0\n"
 "  map iova=0x100000 size=N chunks=N chunk=N vaddr=0x... ns=N\n"
 "  unmap iova=0x100000 size=N unmapped=N ns=N\n"
@@ -1258,6 +1455,8 @@ static void help(void)
 "  (ns= is the time spent in the MAP/UNMAP ioctls, CLOCK_MONOTONIC)\n"
 "  dma iova=0x100000 dst_iova=0x101000 bytes=4096 ok    (or error=mismatch)\n"
 "  hold seconds=S | iova next=0x... | detach group=N dropped=N | attach group=N\n"
+"  detach-group index=K group=N dropped=N attached=N   (groups still attached)\n"
+"  attach-group index=K group=N attached=N\n"
 "  exit mapped=N | kill mapped=N         (bytes still mapped)\n"
 "  done mapped=N                         end of the list; fds are then closed\n"
 "Errors: one line on stderr, exit 1 ('" PROG ": map iova=0x...: Invalid argument').\n"
@@ -1269,8 +1468,9 @@ static void help(void)
 "  " PROG " map 16M 4K unmap-each                   # ... and 4096 unmaps\n"
 "  " PROG " map 4M 2M try unmap 0x100000 1M unmap 0x100000 2M\n"
 "  " PROG " map 64M hold 5 exit                    # leave it to the release path\n"
-"  " PROG " map 8M detach cc attach map 8M dma 0x900000\n",
-	(unsigned long long)DEFAULT_IOVA_BASE);
+"  " PROG " map 8M detach cc attach map 8M dma 0x900000\n"
+"  " PROG " --devices all map 32M 2M detach-group 1 map 16M dma 0x2100000\n",
+	MAX_DEVICES, (unsigned long long)DEFAULT_IOVA_BASE);
 }
 
 int main(int argc, char **argv)
@@ -1281,7 +1481,10 @@ int main(int argc, char **argv)
 		.container_fd = -1, .group_fd = -1, .device_fd = -1,
 		.next_iova = DEFAULT_IOVA_BASE,
 	};
-	const char *device = NULL, *env;
+	const char *devices[MAX_DEVICES], *env;
+	char *all[MAX_DEVICES];
+	int ndev = 0, nall = 0;
+	bool want_all = false;
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	struct op *ops;
 	size_t nops;
@@ -1312,12 +1515,25 @@ int main(int argc, char **argv)
 				thp = -1;
 			else
 				usage_error("--thp: want on or off, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--device") || !strcmp(a, "--iova-base") ||
-			   !strcmp(a, "--backend")) {
+		} else if (!strcmp(a, "--device") || !strcmp(a, "--devices") ||
+			   !strcmp(a, "--iova-base") || !strcmp(a, "--backend")) {
 			if (i + 1 >= argc)
 				usage_error("%s needs a value", a);
 			if (!strcmp(a, "--device")) {
-				device = argv[++i];
+				const char *d = argv[++i];
+
+				if (ndev == MAX_DEVICES)
+					usage_error("--device: at most %d devices", MAX_DEVICES);
+				if (strlen(d) >= sizeof(c.bdf) || strchr(d, '/'))
+					usage_error("--device: bad BDF '%s'", d);
+				for (int k = 0; k < ndev; k++)
+					if (!strcmp(devices[k], d))
+						usage_error("--device: %s given twice", d);
+				devices[ndev++] = d;
+			} else if (!strcmp(a, "--devices")) {
+				if (strcmp(argv[++i], "all"))
+					usage_error("--devices: only 'all' is known, not '%s'", argv[i]);
+				want_all = true;
 			} else if (!strcmp(a, "--iova-base")) {
 				if (!parse_u64(argv[++i], &c.next_iova) ||
 				    c.next_iova % (uint64_t)sysconf(_SC_PAGESIZE))
@@ -1337,34 +1553,84 @@ int main(int argc, char **argv)
 			usage_error("unknown option '%s'", a);
 		}
 	}
+	if (want_all && ndev)
+		usage_error("--devices all and --device exclude each other");
 	ops = parse_ops(argc, argv, i, &nops);
+	for (size_t k = 0; k < nops; k++)
+		if ((ops[k].kind == OP_DETACH_GROUP || ops[k].kind == OP_ATTACH_GROUP) &&
+		    ops[k].a >= (uint64_t)(want_all ? MAX_DEVICES : ndev ? ndev : 1))
+			usage_error("%s %" PRIu64 ": no such device index (devices are 0..%d)",
+				    ops[k].kind == OP_DETACH_GROUP ? "detach-group" : "attach-group",
+				    ops[k].a, (want_all ? MAX_DEVICES : ndev ? ndev : 1) - 1);
 
 	out("pid=%d", (int)getpid());
-	if (!device) {
-		env = getenv("NSFLUSH_EDU_BDF");
-		if (env && *env)
-			device = env;
+	if (want_all) {
+		nall = list_edu(all, MAX_DEVICES);
+		if (nall < 0)
+			return EXIT_OPFAIL;
+		if (nall == 0) {
+			err_line("--devices all: no edu (1234:11e8) PCI device");
+			return EXIT_OPFAIL;
+		}
+		for (int k = 0; k < nall; k++)
+			devices[ndev++] = all[k];
 	}
-	if (device) {
-		if (strlen(device) >= sizeof(c.bdf) || strchr(device, '/'))
-			usage_error("--device: bad BDF '%s'", device);
-		snprintf(c.bdf, sizeof(c.bdf), "%s", device);
+	if (!ndev) {
+		env = getenv("NSFLUSH_EDU_BDF");
+		if (env && *env) {
+			if (strlen(env) >= sizeof(c.bdf) || strchr(env, '/'))
+				usage_error("--device: bad BDF '%s'", env);
+			devices[ndev++] = env;
+		}
+	}
+	if (ndev) {
+		snprintf(c.bdf, sizeof(c.bdf), "%s", devices[0]);
 	} else if (find_edu(c.bdf, sizeof(c.bdf))) {
 		return EXIT_OPFAIL;
 	}
+	for (int k = 1; k < ndev; k++) {
+		struct extra_group *e = &c.extra[c.nextra++];
+
+		snprintf(e->bdf, sizeof(e->bdf), "%s", devices[k]);
+		e->group_fd = e->device_fd = -1;
+	}
+	for (size_t k = 0; k < nops; k++)
+		if ((ops[k].kind == OP_DETACH_GROUP || ops[k].kind == OP_ATTACH_GROUP) &&
+		    ops[k].a > (uint64_t)c.nextra) {
+			err_line("device index %" PRIu64 ": only %d device%s", ops[k].a,
+				 c.nextra + 1, c.nextra ? "s" : "");
+			return EXIT_OPFAIL;
+		}
 
 	/* root has CAP_IPC_LOCK; for anyone else, pinning counts against MEMLOCK */
 	if (setrlimit(RLIMIT_MEMLOCK, &rl)) {
 		/* not fatal: big maps may then fail with ENOMEM, reported there */
 	}
-	c.group_id = find_group(c.bdf);
+	c.group_id = find_group(c.bdf, true);
 	if (c.group_id < 0)
 		return EXIT_OPFAIL;
+	for (int k = 0; k < c.nextra; k++) {
+		c.extra[k].group_id = find_group(c.extra[k].bdf, false);
+		if (c.extra[k].group_id < 0)
+			return EXIT_OPFAIL;
+		for (int j = -1; j < k; j++) {
+			int other = j < 0 ? c.group_id : c.extra[j].group_id;
+
+			if (other == c.extra[k].group_id) {
+				err_line("%s shares IOMMU group %d with %s: one device per group",
+					 c.extra[k].bdf, other, j < 0 ? c.bdf : c.extra[j].bdf);
+				return EXIT_OPFAIL;
+			}
+		}
+	}
 	if (c.be->open(&c))
 		return EXIT_OPFAIL;
 	bar0_read(&c, EDU_REG_ID, 4, &id);
 	out("open backend=%s device=%s group=%d bar0=%s edu_id=0x%08" PRIx64,
 	    c.be->name, c.bdf, c.group_id, c.bar0_map ? "mmap" : "rw", id);
+	for (int k = 0; k < c.nextra; k++)
+		out("open index=%d device=%s group=%d", k + 1, c.extra[k].bdf,
+		    c.extra[k].group_id);
 
 	for (size_t k = 0; k < nops; k++)
 		run_op(&c, &ops[k]);
@@ -1372,6 +1638,8 @@ int main(int argc, char **argv)
 	out("done mapped=%" PRIu64, mapped_bytes(&c));
 	c.be->close(&c);
 	free(ops);
+	for (int k = 0; k < nall; k++)
+		free(all[k]);
 	free(c.maps);
 	free(c.old);
 	return 0;
