@@ -103,7 +103,7 @@ kmods:
 	done
 
 # ---- tests -----------------------------------------------------------------
-$(BUILD)/tests/%: tests/unit/%.c | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(wildcard tests/unit/*.h) | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ikmod $< $(LIB_OBJS) $(LIBBPF_LIBS) -o $@
 

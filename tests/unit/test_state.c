@@ -310,7 +310,7 @@ static void test_partial_unmap(void)
 	CHECK("partial unmap: 3 ranges", count(j, "\"phys\"") == 3 &&
 	      strstr(j, "\"phys\": \"0x100400000\", \"bytes\": 4194304, \"iova\": \"0x400000\", "
 		     "\"domain\": \"0xffff888001000000\", \"origin\": \"map\", "
-		     "\"state\": \"unmapped\""), "%s", j);
+		     "\"point\": \"map\", \"state\": \"unmapped\""), "%s", j);
 	free(j);
 	/* unmap straddling two pieces, then the rest */
 	unmap(s, DOM1, 2 * MiB, 4 * MiB);
@@ -498,7 +498,7 @@ static void test_skipped_more(void)
 					       "\"iova\": \"0x100000\"") &&
 	      strstr(j, "\"phys\": \"0x100400000\", \"bytes\": 2097152, \"iova\": \"0x400000\", "
 		     "\"domain\": \"0xffff888001000000\", \"origin\": \"map\", "
-		     "\"state\": \"unpinned\", \"flushed_before_map\": true, "
+		     "\"point\": \"unpin\", \"state\": \"unpinned\", \"flushed_before_map\": true, "
 		     "\"flushed_before_unpin\": false, \"reason\": \"skipped-non-ram\""), "%s", j);
 	free(j);
 	check_reports("skipped more", s);
