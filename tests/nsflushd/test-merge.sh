@@ -7,8 +7,10 @@
 # enforce_cache_coherency) and moves the group into the existing domain,
 # freeing the new one. nsflushd must report ONE domain with both groups and
 # both devices; the second group leaving (not the last) unmaps and unpins
-# nothing; exit unpins and flushes everything once. On each lab kernel, in
-# enforce and audit mode (tests/nsflushd/guest-merge drives the guest).
+# nothing; exit unpins and flushes everything once. Then "rejoin": the
+# second group leaves and comes back, the first leaves while the second
+# stays. On each lab kernel, in enforce and audit mode
+# (tests/nsflushd/guest-merge drives the guest).
 . "$(dirname "$0")/../lib.sh"
 
 MiB=$((1 << 20))
@@ -25,17 +27,17 @@ probe=8192
 # json MODE [mid POINT]: the report (final, or the one taken mid-run)
 json() {
 	if [ $# -gt 1 ]; then echo "$out" | sed -n "s/^mid merge mode=$1 point=$3 .* json=//p"
-	else echo "$out" | sed -n "s/^scenario merge mode=$1 .* json=//p"; fi
+	else echo "$out" | sed -n "s/^scenario $sc mode=$1 .* json=//p"; fi
 }
 q() { json "$1" | jq -r "$2" 2>/dev/null; }		# q MODE JQ
 qm() { json "$1" mid "$2" | jq -r "$3" 2>/dev/null; }	# qm MODE POINT JQ
-meta() { echo "$out" | grep "^scenario merge mode=$1 " | field "$2"; }
+meta() { echo "$out" | grep "^scenario $sc mode=$1 " | field "$2"; }
 midmeta() { echo "$out" | grep "^mid merge mode=$1 point=$2 " | field "$3"; }
 bytes_where() { q "$1" "[.ranges[] | select($2) | .bytes] | add // 0"; }
 ev() { echo "$out" | sed -n "s/^ev $1: //p"; }
 
 check_mode() {	# KERNEL MODE
-	local k=$1 mode=$2 t="$1 merge $2" pid fails_before=$_failed
+	local k=$1 mode=$2 t="$1 merge $2" pid fails_before=$_failed sc=merge
 	local total=$((maps + probe))
 
 	pid=$(meta "$mode" pid)
@@ -102,6 +104,47 @@ check_mode() {	# KERNEL MODE
 		echo "# $t: nsflushd --print-events trace:"; ev "$mode" | cut -c1-240 | sed 's/^/#   /'
 	fi
 }
+# rejoin: map 16M 2M, the second group leaves and rejoins (merged again, into
+# a domain that has mappings: still no probe, no replay), the FIRST group
+# leaves while the second stays, map 16M, exit.
+check_rejoin() {	# KERNEL MODE
+	local k=$1 mode=$2 t="$1 rejoin $2" pid fails_before=$_failed sc=rejoin
+	local m=$((32 * MiB)) wl
+
+	pid=$(meta "$mode" pid)
+	if [ -z "$pid" ]; then fail "$t" "scenario did not run"; return; fi
+	wl=$(echo "$out" | sed -n "s/^wl rejoin $mode: //p" | grep -E '^(detach|attach)-group ' | paste -sd';')
+	expect_eq "$t: workload ran to its exit" 0 "$(echo "$out" | grep "^wl-exit rejoin mode=$mode " | field rc)"
+	expect_eq "$t: second group out and back, then the first out, nothing dropped" \
+		"detach-group index=1 group=${grp[1]} dropped=0 attached=1;attach-group index=1 group=${grp[1]} attached=2;detach-group index=0 group=${grp[0]} dropped=0 attached=1" \
+		"$wl"
+	expect_eq "$t: report complete, one non-coherent type1 domain with both groups and devices" \
+		"true 0 1 vfio-type1 false $groups $bdfs" \
+		"$(q "$mode" '"\(.complete) \(.summary.lost_events) \(.domains | length) " + (.domains | map("\(.backend) \(.coherent) \(.groups | join(",")) \(.devices | join(","))") | join(";"))')"
+	expect_eq "$t: attach events: first group once, second group twice, one domain" \
+		"${grp[0]},${grp[1]},${grp[1]} 1" \
+		"$(ev "$mode" | grep "^attach pid=$pid " | sed 's/.* group=\([0-9]*\).*/\1/' | sort -n | paste -sd,) $(ev "$mode" | grep -E "^(map|attach|detach|unmap|domain-free) pid=$pid " | sed 's/.* domain=\([^ ]*\).*/\1/' | sort -u | wc -l)"
+	expect_eq "$t: mapped = maps + one probe (rejoining merges again: no probe, no replay)" \
+		"$((m + probe)) $m $probe 0" \
+		"$(q "$mode" .summary.mapped_bytes) $(bytes_where "$mode" '.origin == "map" and .point == "map"') $(bytes_where "$mode" '.origin == "attach" and .point == "map"') $(q "$mode" .summary.live_bytes)"
+	expect_eq "$t: no unmap or unpin from the first detach event to the last (the release)" 0 \
+		"$(ev "$mode" | grep " pid=$pid " | sed -n '/^detach /,$p' | tac | sed -n '/^detach /,$p' | grep -cE '^(unmap|unpin) ')"
+	case $mode in
+	enforce)
+		expect_eq "$t: audit exit 0, 0 unflushed, flushed 2 x maps + probe as the module counted" \
+			"0 0 $((2 * m + probe)) $((2 * m + probe))" \
+			"$(meta "$mode" rc) $(q "$mode" '"\(.summary.unflushed_bytes) \(.summary.flushed_bytes)"') $(meta "$mode" module_flushed)"
+		;;
+	audit)
+		expect_eq "$t: audit exit 1, no flush before map = maps + probe, before unpin = maps, module idle" \
+			"1 $((m + probe)) $m 0" \
+			"$(meta "$mode" rc) $(bytes_where "$mode" '.reason == "no-flush-before-map"') $(bytes_where "$mode" '.reason == "no-flush-before-unpin"') $(meta "$mode" module_flushed)"
+		;;
+	esac
+	if [ "$_failed" != "$fails_before" ]; then
+		echo "# $t: nsflushd --print-events trace:"; ev "$mode" | grep " pid=$pid " | cut -c1-240 | sed 's/^/#   /'
+	fi
+}
 ev_wl() { echo "$out" | sed -n "s/^wl $1: //p" | grep -E "$2"; }	# ev_wl MODE REGEX
 
 for k in debian-6.12 debian-6.1; do
@@ -117,6 +160,6 @@ for k in debian-6.12 debian-6.1; do
 		fail "$k merge: two edu devices in two IOMMU groups" "groups='$groups' bdfs='$bdfs'"; continue
 	fi
 	pass "$k merge: two edu devices in two IOMMU groups"
-	for mode in enforce audit; do check_mode "$k" "$mode"; done
+	for mode in enforce audit; do check_mode "$k" "$mode"; check_rejoin "$k" "$mode"; done
 done
 finish
