@@ -339,8 +339,6 @@ out:
 		nsf_ctl_close(ctl, env.socket);
 	nsf_tracer_close(d.tracer);
 	nsf_flusher_close(d.flusher);
-	if (env.print_events && d.state)
-		fflush(stdout);
 	nsf_state_free(d.state);
 	return err;
 }
