@@ -875,7 +875,7 @@ static const struct backend *const backends[] = { &backend_type1 };
 /* Operations                                                                 */
 
 enum op_kind {
-	OP_CC, OP_IOVA, OP_MAP, OP_UNMAP, OP_UNMAP_ALL, OP_UNMAP_EACH, OP_DMA, OP_HOLD,
+	OP_CC, OP_IOVA, OP_MAP, OP_UNMAP, OP_UNMAP_ALL, OP_UNMAP_EACH, OP_DMA, OP_HOLD, OP_PAUSE,
 	OP_DETACH, OP_ATTACH, OP_DETACH_GROUP, OP_ATTACH_GROUP, OP_EXIT, OP_KILL,
 };
 
@@ -900,6 +900,7 @@ static const struct op_spec {
 	{ "unmap-each", OP_UNMAP_EACH, 0, 0 },
 	{ "dma",       OP_DMA,       1, 3 },
 	{ "hold",      OP_HOLD,      1, 1 },
+	{ "pause",     OP_PAUSE,     0, 0 },
 	{ "detach",    OP_DETACH,    0, 0 },
 	{ "attach",    OP_ATTACH,    0, 0 },
 	{ "detach-group", OP_DETACH_GROUP, 1, 1 },
@@ -1258,6 +1259,22 @@ static void do_hold(double secs)
 		;
 }
 
+/* Until SIGUSR1: lets a test look at the state in between, free of timing. */
+static void do_pause(void)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	/* Blocked before the line is out: a signal sent on seeing it waits. */
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	out("pause until=SIGUSR1");
+	while (sigwait(&set, &sig))
+		;
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 static void run_op(struct ctx *c, const struct op *o)
 {
 	int r;
@@ -1292,6 +1309,9 @@ static void run_op(struct ctx *c, const struct op *o)
 		break;
 	case OP_HOLD:
 		do_hold(o->secs);
+		break;
+	case OP_PAUSE:
+		do_pause();
 		break;
 	case OP_DETACH: {
 		uint64_t dropped = mapped_bytes(c);
@@ -1430,6 +1450,7 @@ static void help(void)
 "                      says stale=1 and the DMA must fail (IOMMU fault): use\n"
 "                      'try dma'\n"
 "  hold SECONDS        sleep (fractions allowed)\n"
+"  pause               wait for SIGUSR1 (prints 'pause until=SIGUSR1' first)\n"
 "  detach              close the device and VFIO_GROUP_UNSET_CONTAINER while\n"
 "                      mapped (the kernel drops all mappings)\n"
 "  attach              set the container and IOMMU again, reopen the device\n"
