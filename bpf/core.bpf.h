@@ -47,6 +47,24 @@ struct {
 	__type(value, struct attach_ctx);
 } attaching SEC(".maps");
 
+/* A backend filling a domain it already told us about with the existing
+ * mappings (iommufd's iopt_table_add_domain): its maps are origin=attach. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_THREADS);
+	__type(key, __u32);
+	__type(value, __u64);
+} filling SEC(".maps");
+
+/* What the vendor's enforce_cache_coherency op answered, per domain: the
+ * fallback for backends whose own coherency hook is missing. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_DOMAINS);
+	__type(key, __u64);
+	__type(value, __u8);
+} cc_decided SEC(".maps");
+
 /* A MAP event between iommu_map()'s entry (flush) and exit (result). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -140,13 +158,15 @@ static __always_inline bool noncoherent_domain(__u64 domain, struct nsflush_even
 	struct attach_ctx *a;
 	__u32 tid;
 
+	tid = current_tid();
 	if (d) {
+		__u64 *f = bpf_map_lookup_elem(&filling, &tid);
+
 		e->container = d->container;
 		e->backend = d->backend;
-		e->origin = NSFLUSH_ORIGIN_MAP;
+		e->origin = f && *f == domain ? NSFLUSH_ORIGIN_ATTACH : NSFLUSH_ORIGIN_MAP;
 		return !d->coherent;
 	}
-	tid = current_tid();
 	a = bpf_map_lookup_elem(&attaching, &tid);
 	if (!a || a->domain != domain)
 		return false;
@@ -271,6 +291,7 @@ int BPF_PROG(iommu_domain_free_entry, struct iommu_domain *domain)
 	__u64 key = (__u64)domain;
 	struct domain_info *d = bpf_map_lookup_elem(&domains, &key);
 
+	bpf_map_delete_elem(&cc_decided, &key);
 	if (!d)
 		return 0;
 	group_event(NSFLUSH_EV_DOMAIN_FREE, key, NULL, d);
@@ -300,6 +321,10 @@ static __always_inline int coherency_decided(struct iommu_domain *domain, bool c
 {
 	__u32 tid = current_tid();
 	struct attach_ctx *a = bpf_map_lookup_elem(&attaching, &tid);
+	__u64 key = (__u64)domain;
+	__u8 cc = coherent;
+
+	bpf_map_update_elem(&cc_decided, &key, &cc, BPF_ANY);
 
 	if (a && a->domain == (__u64)domain) {
 		a->cc_known = 1;

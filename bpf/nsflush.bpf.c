@@ -6,6 +6,9 @@
  *                vendor coherency decisions)
  *   type1.bpf.h  VFIO type1: which domains belong to which container,
  *                unpins
+ *   iommufd.bpf.h iommufd: HWPT domains of each IOAS, fills, unpins
+ * A family whose kernel side is absent (no type1, no iommufd) is not
+ * loaded: user space probes that before load.
  * Built twice: as is for audit/flush mode, and with NSFLUSH_ENFORCE, where
  * the programs call the helper module's kfunc at the reference points.
  * The enforce build cannot load without the module; the audit build never
@@ -17,8 +20,10 @@
 #include <bpf/bpf_core_read.h>
 #include "nsflush_events.h"
 #include "vfio_types.h"
+#include "iommufd_types.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 #include "core.bpf.h"
 #include "type1.bpf.h"
+#include "iommufd.bpf.h"

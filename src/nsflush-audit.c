@@ -185,15 +185,25 @@ int main(int argc, char **argv)
 	if (nsf_tracer_open(&t, &opts) == 0) {
 		n = nsf_tracer_hooks(t, &hooks);
 		for (int i = 0; i < n; i++) {
-			printf("hook %-28s %-36s %s%s\n", hooks[i].prog, hooks[i].func,
-			       hooks[i].attached ? "attached" :
-			       hooks[i].has_btf ? "attach-failed" : "no-btf",
+			const char *status;
+
+			if (hooks[i].backend && !nsf_tracer_backend(t, hooks[i].backend))
+				status = "backend-absent";
+			else
+				status = hooks[i].attached ? "attached" :
+					 hooks[i].has_btf ? "attach-failed" : "no-btf";
+			printf("hook %-28s %-36s %s%s\n", hooks[i].prog, hooks[i].func, status,
 			       !hooks[i].attached && hooks[i].optional ? " (optional)" : "");
-			missing += !hooks[i].attached && !hooks[i].optional;
+			missing += !hooks[i].attached && !hooks[i].optional &&
+				   strcmp(status, "backend-absent");
 		}
+		printf("backend vfio-type1 %s\n",
+		       nsf_tracer_backend(t, "vfio-type1") ? "hooked" : "absent");
+		printf("backend iommufd %s\n",
+		       nsf_tracer_backend(t, "iommufd") ? "hooked" : "absent");
 		nsf_tracer_close(t);
 	} else {
-		printf("hooks vfio-type1 unavailable\n");
+		printf("hooks unavailable\n");
 		missing++;
 	}
 

@@ -38,6 +38,8 @@ static struct env {
 	unsigned int textfile_interval;
 	const char *socket;
 	__u32 ringbuf_bytes;
+	const char *skip_hooks[16];
+	int nr_skip_hooks;
 } env = {
 	.mode = -1,
 	.textfile_dir = DEFAULT_TEXTFILE_DIR,
@@ -63,6 +65,10 @@ static const char usage[] =
 "  -p, --pid PID               only record this process\n"
 "  -r, --ringbuf-size BYTES    event ring buffer size (power of two, >= 4096)\n"
 "  -e, --print-events          print each event on stdout\n"
+"      --skip-hook FUNC        do not hook kernel function FUNC, as if it were\n"
+"                              inlined: a hook with a fallback falls back, a\n"
+"                              required one stops the start (repeatable; see\n"
+"                              nsflush-audit --check for the hooks)\n"
 "  -v, --verbose               libbpf debug output (twice: more)\n"
 "  -h, --help                  this text\n"
 "\n"
@@ -81,6 +87,7 @@ static void parse_args(int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "ringbuf-size", required_argument, NULL, 'r' },
 		{ "print-events", no_argument, NULL, 'e' },
+		{ "skip-hook", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -129,6 +136,12 @@ static void parse_args(int argc, char **argv)
 		case 'e':
 			env.print_events = true;
 			break;
+		case 'S':
+			if (env.nr_skip_hooks == (int)(sizeof(env.skip_hooks) / sizeof(env.skip_hooks[0])))
+				nsf_usage_error("--skip-hook: at most %zu",
+						sizeof(env.skip_hooks) / sizeof(env.skip_hooks[0]));
+			env.skip_hooks[env.nr_skip_hooks++] = optarg;
+			break;
 		default:
 			nsf_common_option(c, argv, usage);
 		}
@@ -152,6 +165,26 @@ static struct daemon {
 	struct nsf_flusher *flusher;	/* flush mode */
 	bool textfile;
 } d;
+
+/* Says which hooks run on a fallback, once, at start. */
+static void log_hooks(const struct nsf_tracer *t)
+{
+	const struct nsf_hook_status *h;
+	int n = nsf_tracer_hooks(t, &h);
+
+	for (int i = 0; i < n; i++) {
+		bool dup = false;
+
+		if (h[i].attached || !h[i].optional ||
+		    (h[i].backend && !nsf_tracer_backend(t, h[i].backend)))
+			continue;
+		for (int k = 0; k < i; k++)
+			dup |= !strcmp(h[k].func, h[i].func);
+		if (!dup)
+			nsf_info("%s not hooked (%s): %s", h[i].func,
+				 h[i].skipped ? "--skip-hook" : "no BTF", h[i].fallback);
+	}
+}
 
 static __u64 monotonic_ns(void)
 {
@@ -290,8 +323,11 @@ static int run(void)
 	if (d.mode == NSF_MODE_FLUSH && nsf_flusher_open(&d.flusher))
 		goto out;
 	topts.enforce = d.mode == NSF_MODE_ENFORCE;
+	topts.skip_funcs = env.skip_hooks;
+	topts.nr_skip = env.nr_skip_hooks;
 	if (nsf_tracer_open(&d.tracer, &topts))
 		goto out;
+	log_hooks(d.tracer);
 	ctl = nsf_ctl_listen(env.socket);
 	if (ctl < 0)
 		goto out;
@@ -307,7 +343,9 @@ static int run(void)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	nsf_info("ready: mode %s, socket %s%s%s", nsf_mode_name(d.mode), env.socket,
+	nsf_info("ready: mode %s, backends%s%s, socket %s%s%s", nsf_mode_name(d.mode),
+		 nsf_tracer_backend(d.tracer, "vfio-type1") ? " vfio-type1" : "",
+		 nsf_tracer_backend(d.tracer, "iommufd") ? " iommufd" : "", env.socket,
 		 d.textfile ? ", textfile " : "", d.textfile ? env.textfile_dir : "");
 
 	while (!exiting) {

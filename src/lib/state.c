@@ -483,6 +483,8 @@ static void ev_attach(struct nsf_state *s, const struct nsflush_event *e)
 		d->backend = e->backend;
 	if (e->container)
 		d->container = e->container;
+	if (!e->group)
+		return;		/* iommufd: a HWPT joined its IOAS, no device yet */
 	for (size_t i = 0; i < d->ngrps; i++) {
 		if (d->grps[i].id == e->group) {
 			d->grps[i].left = false;

@@ -9,16 +9,47 @@
 #include "nsflush.skel.h"
 #include "nsflush_enforce.skel.h"
 
-#define TYPE1_MODULE "vfio_iommu_type1"
-#define MAX_HOOKS 32
+#define MAX_HOOKS 48
 
-/* Hooks with a fallback: without a vendor's enforce_cache_coherency hook,
- * a domain being attached counts as coherent only once the backend says
- * so (type1: when attach returns). */
-static const char *const optional_funcs[] = {
-	"intel_iommu_enforce_cache_coherency",
-	"amd_iommu_enforce_cache_coherency",
+/*
+ * Hook families. BPF programs are named after theirs; programs of no
+ * family hook the IOMMU core that every backend goes through. A backend
+ * absent from this kernel (Debian leaves iommufd out; type1 may be an
+ * unloaded module) is left out whole; at least one must be there.
+ */
+struct family {
+	const char *prefix;	/* of its BPF program names */
+	const char *name;	/* as reports name the backend */
+	const char *module;	/* its BTF when it is a module */
+	const char *anchor;	/* present iff this function has BTF */
 };
+
+static const struct family families[] = {
+	{ "type1_", "vfio-type1", "vfio_iommu_type1", "vfio_iommu_type1_ioctl" },
+	{ "iommufd_", "iommufd", "iommufd", "iopt_table_add_domain" },
+};
+#define NR_FAMILIES (sizeof(families) / sizeof(families[0]))
+
+/*
+ * Hooks a fallback covers, and the fallback. Every other hook of a
+ * present family is required: without it the family's reference points
+ * would be missed, so loading fails instead.
+ */
+static const struct {
+	const char *func;
+	const char *fallback;
+} optional_funcs[] = {
+	{ "intel_iommu_enforce_cache_coherency",
+	  "type1: a domain being attached counts as coherent only once attach returns" },
+	{ "amd_iommu_enforce_cache_coherency",
+	  "type1: a domain being attached counts as coherent only once attach returns" },
+	{ "iommufd_hwpt_paging_alloc",
+	  "iommufd: a HWPT is coherent iff the vendor's enforce_cache_coherency said so" },
+	{ "iommu_attach_group_handle", "iommufd: domains are listed without their groups" },
+	{ "iommu_detach_group_handle", "iommufd: groups leaving a domain are not seen" },
+	{ "iommu_replace_group_handle", "iommufd: groups moving between domains are not seen" },
+};
+#define NR_OPTIONAL (sizeof(optional_funcs) / sizeof(optional_funcs[0]))
 
 struct nsf_tracer {
 	struct bpf_object *obj;
@@ -51,19 +82,33 @@ static const char *attach_func(const struct bpf_program *prog)
 	return slash ? slash + 1 : sec;
 }
 
-static bool is_optional(const char *func)
+static const char *fallback_of(const char *func)
 {
-	for (size_t i = 0; i < sizeof(optional_funcs) / sizeof(optional_funcs[0]); i++)
-		if (!strcmp(func, optional_funcs[i]))
-			return true;
-	return false;
+	for (size_t i = 0; i < NR_OPTIONAL; i++)
+		if (!strcmp(func, optional_funcs[i].func))
+			return optional_funcs[i].fallback;
+	return NULL;
 }
 
-/* vfio_iommu_type1 is a module on Debian, built in on some kernels. */
-static bool type1_available(void)
+static const struct family *family_of(const char *prog)
 {
-	return nsf_module_btf_loaded(TYPE1_MODULE) ||
-	       nsf_func_has_btf("vfio_iommu_type1_ioctl", NULL);
+	for (size_t i = 0; i < NR_FAMILIES; i++)
+		if (!strncmp(prog, families[i].prefix, strlen(families[i].prefix)))
+			return &families[i];
+	return NULL;
+}
+
+static bool family_present(const struct family *f)
+{
+	return nsf_module_btf_loaded(f->module) || nsf_func_has_btf(f->anchor, NULL);
+}
+
+static bool skipped(const struct nsf_tracer_opts *o, const char *func)
+{
+	for (int i = 0; i < o->nr_skip; i++)
+		if (!strcmp(o->skip_funcs[i], func))
+			return true;
+	return false;
 }
 
 /* The two builds' skeletons differ only in type: open one, use its object. */
@@ -103,8 +148,15 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 	struct nsf_tracer *t;
 	int err;
 
-	if (!type1_available()) {
-		nsf_err("VFIO type1 is not in this kernel (modprobe %s)", TYPE1_MODULE);
+	bool present[NR_FAMILIES];
+	int nr_present = 0;
+
+	for (size_t i = 0; i < NR_FAMILIES; i++) {
+		present[i] = family_present(&families[i]);
+		nr_present += present[i];
+	}
+	if (!nr_present) {
+		nsf_err("neither VFIO type1 nor iommufd is in this kernel (modprobe vfio_iommu_type1)");
 		return -ENOENT;
 	}
 	t = calloc(1, sizeof(*t));
@@ -131,23 +183,47 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 
 	bpf_object__for_each_program(prog, t->obj) {
 		struct nsf_hook_status *h = &t->hooks[t->nr_hooks];
+		const struct family *f;
 
 		if (t->nr_hooks == MAX_HOOKS)
 			break;
 		h->prog = bpf_program__name(prog);
 		h->func = attach_func(prog);
-		h->optional = is_optional(h->func);
-		h->has_btf = nsf_func_has_btf(h->func, TYPE1_MODULE);
+		f = family_of(h->prog);
+		h->backend = f ? f->name : NULL;
+		h->fallback = fallback_of(h->func);
+		h->optional = h->fallback != NULL;
 		t->nr_hooks++;
+		if (f && !present[f - families]) {
+			bpf_program__set_autoload(prog, false);
+			continue;
+		}
+		h->has_btf = nsf_func_has_btf(h->func, f ? f->module : NULL);
+		if (h->has_btf && skipped(o, h->func)) {
+			h->has_btf = false;
+			h->skipped = true;
+		}
 		if (h->has_btf)
 			continue;
 		if (!h->optional) {
-			nsf_err("kernel function %s has no BTF here (inlined or renamed): cannot hook it",
-				h->func);
+			nsf_err("kernel function %s %s: cannot hook it", h->func,
+				h->skipped ? "is skipped (--skip-hook)" :
+					     "has no BTF here (inlined or renamed)");
 			err = -ENOENT;
 			goto fail;
 		}
 		bpf_program__set_autoload(prog, false);
+	}
+	for (int i = 0; i < o->nr_skip; i++) {
+		bool known = false;
+
+		for (int k = 0; k < t->nr_hooks; k++)
+			known |= !strcmp(t->hooks[k].func, o->skip_funcs[i]);
+		if (!known) {
+			nsf_err("--skip-hook %s: nsflush does not hook that function", o->skip_funcs[i]);
+			err = -EINVAL;
+			goto fail;
+		}
 	}
 
 	err = bpf_object__load(t->obj);
@@ -219,6 +295,15 @@ __u64 nsf_tracer_lost(const struct nsf_tracer *t)
 	if (t->stats_fd >= 0)
 		bpf_map_lookup_elem(t->stats_fd, &key, &lost);
 	return lost;
+}
+
+bool nsf_tracer_backend(const struct nsf_tracer *t, const char *name)
+{
+	for (int i = 0; i < t->nr_hooks; i++)
+		if (t->hooks[i].attached && t->hooks[i].backend &&
+		    !strcmp(t->hooks[i].backend, name))
+			return true;
+	return false;
 }
 
 int nsf_tracer_hooks(const struct nsf_tracer *t, const struct nsf_hook_status **out)

@@ -15,6 +15,10 @@ struct nsf_tracer_opts {
 	__u32 pid;		/* only this tgid (0: all) */
 	bool enforce;		/* load the build that calls the flush kfunc */
 	__u32 ringbuf_bytes;	/* 0: the object's default */
+	/* hooks not to attach (functions), as if inlined: a hook with a
+	 * fallback falls back; a required one makes open fail */
+	const char *const *skip_funcs;
+	int nr_skip;
 	nsf_event_fn fn;
 	void *ctx;
 };
@@ -22,7 +26,10 @@ struct nsf_tracer_opts {
 struct nsf_hook_status {
 	const char *prog;	/* BPF program name */
 	const char *func;	/* kernel function it hooks */
-	bool optional;		/* a fallback covers its absence */
+	const char *backend;	/* its family ("vfio-type1", "iommufd"), NULL: core */
+	const char *fallback;	/* what covers its absence (NULL: required) */
+	bool optional;		/* fallback != NULL */
+	bool skipped;		/* left out on request (skip_funcs) */
 	bool has_btf;		/* the function is attachable on this kernel */
 	bool attached;
 };
@@ -43,6 +50,9 @@ int nsf_tracer_poll(struct nsf_tracer *t, int timeout_ms);
 
 /* Events the kernel side could not reserve ring buffer space for. */
 __u64 nsf_tracer_lost(const struct nsf_tracer *t);
+
+/* Is this backend's hook family attached ("vfio-type1", "iommufd")? */
+bool nsf_tracer_backend(const struct nsf_tracer *t, const char *name);
 
 /* Per-hook probe/attach status; returns the number of hooks. */
 int nsf_tracer_hooks(const struct nsf_tracer *t, const struct nsf_hook_status **out);

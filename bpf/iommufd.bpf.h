@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * iommufd. An IOAS (struct io_pagetable, its address is the container id)
+ * holds areas (IOAS_MAP and IOAS_COPY ranges) backed by iopt_pages, which
+ * IOAS_COPY shares between IOASes; its domains are HWPTs. Pages are pinned
+ * only while a domain (or an access) uses them.
+ *
+ * Order of events (6.12):
+ *   iommufd_hwpt_paging_alloc   coherency fixed from the device's capability
+ *     iommu_attach_group_handle   only for an automatic domain
+ *     iopt_table_add_domain       fills the new domain with every area
+ *   IOAS_MAP/COPY: iopt_area_fill_domains maps the new area into every domain
+ *   unmap, HWPT destroy, last domain gone: iommu_unmap, then batch_unpin
+ *
+ * The seed's reference points: each run is flushed before it reaches a
+ * non-coherent domain (core.bpf.h's iommu_map entry; the domain is learnt
+ * here before its fill), and before batch_unpin() of pages ever mapped
+ * into a non-coherent domain. That mark is kept per iopt_pages and set
+ * where the seed checks its per-IOAS count of non-coherent domains.
+ */
+
+#define IOMMUFD_MAX_RUNS 65536	/* a batch's arrays are capped at 64 KiB */
+
+/* Per thread while a HWPT is allocated. */
+struct iommufd_alloc {
+	__u64 domain;		/* attached at once (automatic domain) ... */
+	__u64 group;		/* ... by this group */
+	__u8 coherent;		/* the device enforces coherency: so will the HWPT */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct iommufd_alloc);
+} iommufd_allocating SEC(".maps");
+
+/* Non-coherent domains per IOAS (the seed's per-IOAS count). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_DOMAINS);
+	__type(key, __u64);
+	__type(value, __u32);
+} iommufd_ioas_nc SEC(".maps");
+
+/* iopt_pages ever mapped into a non-coherent domain -> the IOAS that did. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} iommufd_nc_pages SEC(".maps");
+
+/* A group's domain before iommu_replace_group_handle(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_THREADS);
+	__type(key, __u32);
+	__type(value, __u64);
+} iommufd_replacing SEC(".maps");
+
+/* struct iommufd_hwpt_paging *iommufd_hwpt_paging_alloc(struct iommufd_ctx *,
+ *	struct iommufd_ioas *, struct iommufd_device *, ...) */
+SEC("fentry/iommufd_hwpt_paging_alloc")
+int BPF_PROG(iommufd_hwpt_alloc_entry, void *ictx, void *ioas,
+	     struct iommufd_device___nsf *idev)
+{
+	struct iommufd_alloc a = {
+		.coherent = BPF_CORE_READ(idev, enforce_cache_coherency),
+	};
+	__u32 tid = current_tid();
+
+	if (wanted())
+		bpf_map_update_elem(&iommufd_allocating, &tid, &a, BPF_ANY);
+	return 0;
+}
+
+SEC("fexit/iommufd_hwpt_paging_alloc")
+int BPF_PROG(iommufd_hwpt_alloc_exit)
+{
+	__u32 tid = current_tid();
+
+	bpf_map_delete_elem(&iommufd_allocating, &tid);
+	return 0;
+}
+
+/* int iopt_table_add_domain(struct io_pagetable *, struct iommu_domain *):
+ * the domain joins the IOAS and is filled; coherency is already fixed. */
+SEC("fentry/iopt_table_add_domain")
+int BPF_PROG(iommufd_add_domain_entry, struct io_pagetable___nsf *iopt,
+	     struct iommu_domain *domain)
+{
+	__u32 tid = current_tid();
+	__u64 key = (__u64)domain;
+	struct iommufd_alloc *a = bpf_map_lookup_elem(&iommufd_allocating, &tid);
+	struct domain_info d = {
+		.container = (__u64)iopt,
+		.pid = current_tgid(),
+		.backend = NSFLUSH_BACKEND_IOMMUFD,
+	};
+	__u64 group = 0;
+
+	if (!wanted())
+		return 0;
+	if (a) {
+		d.coherent = a->coherent;
+		if (a->domain == key)
+			group = a->group;
+	} else {
+		/* Fallback without the allocation hook: what the vendor's op
+		 * answered; never asked means not coherent. */
+		__u8 *cc = bpf_map_lookup_elem(&cc_decided, &key);
+
+		d.coherent = cc && *cc;
+	}
+	bpf_map_update_elem(&domains, &key, &d, BPF_ANY);
+	bpf_map_update_elem(&filling, &tid, &key, BPF_ANY);
+	group_event(NSFLUSH_EV_ATTACH, key, (struct iommu_group *)group, &d);
+	return 0;
+}
+
+SEC("fexit/iopt_table_add_domain")
+int BPF_PROG(iommufd_add_domain_exit, struct io_pagetable___nsf *iopt,
+	     struct iommu_domain *domain, int ret)
+{
+	__u32 tid = current_tid();
+	__u64 key = (__u64)domain, ioas = (__u64)iopt;
+	struct domain_info *d;
+	__u32 one = 1, *n;
+
+	if (bpf_map_delete_elem(&filling, &tid))
+		return 0;
+	/* On failure the domain is freed next: iommu_domain_free reports it. */
+	d = bpf_map_lookup_elem(&domains, &key);
+	if (ret || !d || d->coherent)
+		return 0;
+	n = bpf_map_lookup_elem(&iommufd_ioas_nc, &ioas);
+	if (n)
+		*n += 1;
+	else
+		bpf_map_update_elem(&iommufd_ioas_nc, &ioas, &one, BPF_ANY);
+	return 0;
+}
+
+/* void iopt_table_remove_domain(struct io_pagetable *, struct iommu_domain *) */
+SEC("fentry/iopt_table_remove_domain")
+int BPF_PROG(iommufd_remove_domain_entry, struct io_pagetable___nsf *iopt,
+	     struct iommu_domain *domain)
+{
+	__u64 key = (__u64)domain, ioas = (__u64)iopt;
+	struct domain_info *d = bpf_map_lookup_elem(&domains, &key);
+	__u32 *n;
+
+	if (!d || d->coherent)
+		return 0;
+	/* the IOAS's domains_rwsem orders adds and removes */
+	n = bpf_map_lookup_elem(&iommufd_ioas_nc, &ioas);
+	if (n && *n)
+		*n -= 1;
+	return 0;
+}
+
+/* void iopt_destroy_table(struct io_pagetable *): the IOAS is gone. */
+SEC("fentry/iopt_destroy_table")
+int BPF_PROG(iommufd_destroy_table_entry, struct io_pagetable___nsf *iopt)
+{
+	__u64 ioas = (__u64)iopt;
+
+	bpf_map_delete_elem(&iommufd_ioas_nc, &ioas);
+	return 0;
+}
+
+/* ---- which pages were mapped non-coherently ---------------------------- */
+
+static __always_inline void mark_pages_nc(struct iopt_pages___nsf *pages, __u64 ioas)
+{
+	__u64 key = (__u64)pages;
+
+	if (pages)
+		bpf_map_update_elem(&iommufd_nc_pages, &key, &ioas, BPF_ANY);
+}
+
+/* int iopt_area_fill_domains(struct iopt_area *, struct iopt_pages *):
+ * a new area goes into every domain of its IOAS. */
+SEC("fentry/iopt_area_fill_domains")
+int BPF_PROG(iommufd_fill_domains_entry, struct iopt_area___nsf *area,
+	     struct iopt_pages___nsf *pages)
+{
+	__u64 ioas = (__u64)BPF_CORE_READ(area, iopt);
+	__u32 *n = bpf_map_lookup_elem(&iommufd_ioas_nc, &ioas);
+
+	if (n && *n)
+		mark_pages_nc(pages, ioas);
+	return 0;
+}
+
+/* int iopt_area_fill_domain(struct iopt_area *, struct iommu_domain *):
+ * an existing area goes into a new domain. */
+SEC("fentry/iopt_area_fill_domain")
+int BPF_PROG(iommufd_fill_domain_entry, struct iopt_area___nsf *area,
+	     struct iommu_domain *domain)
+{
+	__u64 key = (__u64)domain;
+	struct domain_info *d = bpf_map_lookup_elem(&domains, &key);
+
+	if (d && !d->coherent)
+		mark_pages_nc(BPF_CORE_READ(area, pages), (__u64)BPF_CORE_READ(area, iopt));
+	return 0;
+}
+
+/* void iopt_release_pages(struct kref *): the last area let go of them. */
+SEC("fentry/iopt_release_pages")
+int BPF_PROG(iommufd_release_pages_entry, struct kref *kref)
+{
+	__u64 key = (__u64)kref - bpf_core_field_offset(struct iopt_pages___nsf, kref);
+
+	bpf_map_delete_elem(&iommufd_nc_pages, &key);
+	return 0;
+}
+
+/* ---- unpin: the second reference point --------------------------------- */
+
+struct unpin_walk {
+	unsigned long *pfns;
+	u32 *npfns;
+	__u64 container;
+	__u64 skip;		/* pages before the first one unpinned */
+	__u64 left;		/* pages still to unpin */
+};
+
+/* One run of the batch, as batch_unpin() walks it. */
+static long iommufd_unpin_run(__u32 i, void *data)
+{
+	struct unpin_walk *w = data;
+	struct nsflush_event e = {};
+	unsigned long pfn = 0;
+	u32 n = 0;
+	__u64 take;
+
+	if (bpf_probe_read_kernel(&n, sizeof(n), w->npfns + i) ||
+	    bpf_probe_read_kernel(&pfn, sizeof(pfn), w->pfns + i) || !n)
+		return 1;
+	if (w->skip >= n) {
+		w->skip -= n;
+		return 0;
+	}
+	take = n - w->skip;
+	if (take > w->left)
+		take = w->left;
+	fill_common(&e, NSFLUSH_EV_UNPIN);
+	e.container = w->container;
+	e.backend = NSFLUSH_BACKEND_IOMMUFD;
+	e.phys = (__u64)(pfn + w->skip) << 12;
+	e.bytes = take << 12;
+	flush_range(&e);
+	e.done_ns = e.ts_ns;
+	submit(&e);
+	w->skip = 0;
+	w->left -= take;
+	return w->left ? 0 : 1;
+}
+
+/* static void batch_unpin(struct pfn_batch *, struct iopt_pages *,
+ *			   unsigned int first_page_off, size_t npages)
+ * Right before unpin_user_page_range_dirty_lock() for each run. */
+SEC("fentry/batch_unpin")
+int BPF_PROG(iommufd_batch_unpin_entry, struct pfn_batch___nsf *batch,
+	     struct iopt_pages___nsf *pages, unsigned int first_page_off, size_t npages)
+{
+	__u64 key = (__u64)pages, *ioas = bpf_map_lookup_elem(&iommufd_nc_pages, &key);
+	struct unpin_walk w = {
+		.skip = first_page_off,
+		.left = npages,
+	};
+	__u32 runs;
+
+	if (!ioas || !npages)
+		return 0;
+	w.container = *ioas;
+	w.pfns = BPF_CORE_READ(batch, pfns);
+	w.npfns = BPF_CORE_READ(batch, npfns);
+	runs = BPF_CORE_READ(batch, end);
+	if (runs > IOMMUFD_MAX_RUNS)
+		runs = IOMMUFD_MAX_RUNS;
+	bpf_loop(runs, iommufd_unpin_run, &w, 0);
+	return 0;
+}
+
+/* ---- groups joining and leaving HWPTs ------------------------------------ */
+
+/* int iommu_attach_group_handle(struct iommu_domain *, struct iommu_group *,
+ *				 struct iommu_attach_handle *) */
+SEC("fexit/iommu_attach_group_handle")
+int BPF_PROG(iommufd_attach_handle_exit, struct iommu_domain *domain,
+	     struct iommu_group *group, void *handle, int ret)
+{
+	__u64 key = (__u64)domain;
+	struct domain_info *d = bpf_map_lookup_elem(&domains, &key);
+	struct iommufd_alloc *a;
+	__u32 tid;
+
+	if (ret)
+		return 0;
+	if (d) {
+		group_event(NSFLUSH_EV_ATTACH, key, group, d);
+		return 0;
+	}
+	/* an automatic domain: attached before it joins the IOAS */
+	tid = current_tid();
+	a = bpf_map_lookup_elem(&iommufd_allocating, &tid);
+	if (a) {
+		a->domain = key;
+		a->group = (__u64)group;
+	}
+	return 0;
+}
+
+/* void iommu_detach_group_handle(struct iommu_domain *, struct iommu_group *) */
+SEC("fentry/iommu_detach_group_handle")
+int BPF_PROG(iommufd_detach_handle_entry, struct iommu_domain *domain,
+	     struct iommu_group *group)
+{
+	__u64 key = (__u64)domain;
+	struct domain_info *d = bpf_map_lookup_elem(&domains, &key);
+
+	if (d)
+		group_event(NSFLUSH_EV_DETACH, key, group, d);
+	return 0;
+}
+
+/* int iommu_replace_group_handle(struct iommu_group *, struct iommu_domain *,
+ *				  struct iommu_attach_handle *) */
+SEC("fentry/iommu_replace_group_handle")
+int BPF_PROG(iommufd_replace_handle_entry, struct iommu_group *group)
+{
+	__u64 old = (__u64)BPF_CORE_READ(group, domain);
+	__u32 tid = current_tid();
+
+	bpf_map_update_elem(&iommufd_replacing, &tid, &old, BPF_ANY);
+	return 0;
+}
+
+SEC("fexit/iommu_replace_group_handle")
+int BPF_PROG(iommufd_replace_handle_exit, struct iommu_group *group,
+	     struct iommu_domain *domain, void *handle, int ret)
+{
+	__u32 tid = current_tid();
+	__u64 *old = bpf_map_lookup_elem(&iommufd_replacing, &tid);
+	__u64 key = (__u64)domain;
+	struct domain_info *d;
+
+	if (!old)
+		return 0;
+	if (!ret && *old != key) {
+		d = bpf_map_lookup_elem(&domains, old);
+		if (d)
+			group_event(NSFLUSH_EV_DETACH, *old, group, d);
+		d = bpf_map_lookup_elem(&domains, &key);
+		if (d)
+			group_event(NSFLUSH_EV_ATTACH, key, group, d);
+	}
+	bpf_map_delete_elem(&iommufd_replacing, &tid);
+	return 0;
+}
