@@ -9,9 +9,10 @@
  * mapping patterns whose cache maintenance nsflush audits.
  *
  * Only libc and the Linux UAPI headers are used, so it links statically.
- * The IOMMU backend is a small table of operations (struct backend); only
- * the legacy container/type1v2 backend exists today, an iommufd backend
- * (IOAS + cdev bind) is meant to slot in next to it.
+ * The IOMMU backend is a small table of operations (struct backend): the
+ * legacy container/type1v2 backend (default) and iommufd (--backend iommufd:
+ * /dev/iommu, the device's VFIO cdev bound to it, IOASes, automatic or
+ * explicitly allocated HWPTs, IOAS copy).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -36,6 +37,135 @@
 
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
+#if defined(__has_include)
+#if __has_include(<linux/iommufd.h>)
+#include <linux/iommufd.h>
+#endif
+#endif
+
+/*
+ * iommufd and VFIO cdev UAPI missing from older installed headers (Debian 12's
+ * linux-libc-dev 6.1 has neither <linux/iommufd.h> nor the cdev ioctls).  Each
+ * block copies the minimal definitions from Linux 6.12 include/uapi/linux/
+ * iommufd.h and vfio.h; all are size-extensible, so the kernel accepts these
+ * layouts (the fields used here exist since 6.6).
+ */
+#ifndef IOMMUFD_TYPE
+#define IOMMUFD_TYPE (';')
+#endif
+#ifndef IOMMU_DESTROY	/* Linux 6.2 */
+struct iommu_destroy {
+	__u32 size;
+	__u32 id;
+};
+#define IOMMU_DESTROY _IO(IOMMUFD_TYPE, 0x80)
+#endif
+#ifndef IOMMU_IOAS_ALLOC	/* Linux 6.2 */
+struct iommu_ioas_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 out_ioas_id;
+};
+#define IOMMU_IOAS_ALLOC _IO(IOMMUFD_TYPE, 0x81)
+#endif
+#ifndef IOMMU_IOAS_COPY	/* Linux 6.2 */
+struct iommu_ioas_copy {
+	__u32 size;
+	__u32 flags;
+	__u32 dst_ioas_id;
+	__u32 src_ioas_id;
+	__aligned_u64 length;
+	__aligned_u64 dst_iova;
+	__aligned_u64 src_iova;
+};
+#define IOMMU_IOAS_COPY _IO(IOMMUFD_TYPE, 0x83)
+#endif
+#ifndef IOMMU_IOAS_MAP	/* Linux 6.2 */
+enum iommufd_ioas_map_flags {
+	IOMMU_IOAS_MAP_FIXED_IOVA = 1 << 0,
+	IOMMU_IOAS_MAP_WRITEABLE = 1 << 1,
+	IOMMU_IOAS_MAP_READABLE = 1 << 2,
+};
+struct iommu_ioas_map {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__u32 __reserved;
+	__aligned_u64 user_va;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+#define IOMMU_IOAS_MAP _IO(IOMMUFD_TYPE, 0x85)
+#endif
+#ifndef IOMMU_IOAS_UNMAP	/* Linux 6.2 */
+struct iommu_ioas_unmap {
+	__u32 size;
+	__u32 ioas_id;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+};
+#define IOMMU_IOAS_UNMAP _IO(IOMMUFD_TYPE, 0x86)
+#endif
+#ifndef IOMMU_HWPT_ALLOC	/* Linux 6.6 (6.12 appends fault_id) */
+struct iommu_hwpt_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pt_id;
+	__u32 out_hwpt_id;
+	__u32 __reserved;
+	__u32 data_type;
+	__u32 data_len;
+	__aligned_u64 data_uptr;
+};
+#define IOMMU_HWPT_ALLOC _IO(IOMMUFD_TYPE, 0x89)
+#endif
+#ifndef IOMMU_GET_HW_INFO	/* Linux 6.6 (6.12 appends capabilities) */
+struct iommu_hw_info {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 data_len;
+	__aligned_u64 data_uptr;
+	__u32 out_data_type;
+	__u32 __reserved;
+};
+#define IOMMU_GET_HW_INFO _IO(IOMMUFD_TYPE, 0x8a)
+#endif
+/* enum iommu_hw_info_type / struct iommu_hw_info_vtd, Linux 6.6 */
+#define NSF_HW_INFO_TYPE_INTEL_VTD 1
+struct nsf_hw_info_vtd {
+	__u32 flags;
+	__u32 __reserved;
+	__aligned_u64 cap_reg;
+	__aligned_u64 ecap_reg;
+};
+#define NSF_VTD_ECAP_SC (1ULL << 7)	/* snoop control (intel-iommu ecap_sc_support) */
+
+#ifndef VFIO_DEVICE_BIND_IOMMUFD	/* Linux 6.6 */
+struct vfio_device_bind_iommufd {
+	__u32 argsz;
+	__u32 flags;
+	__s32 iommufd;
+	__u32 out_devid;
+};
+#define VFIO_DEVICE_BIND_IOMMUFD _IO(VFIO_TYPE, VFIO_BASE + 18)
+#endif
+#ifndef VFIO_DEVICE_ATTACH_IOMMUFD_PT	/* Linux 6.6 (6.13 appends pasid) */
+struct vfio_device_attach_iommufd_pt {
+	__u32 argsz;
+	__u32 flags;
+	__u32 pt_id;
+};
+#define VFIO_DEVICE_ATTACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 19)
+#endif
+#ifndef VFIO_DEVICE_DETACH_IOMMUFD_PT	/* Linux 6.6 */
+struct vfio_device_detach_iommufd_pt {
+	__u32 argsz;
+	__u32 flags;
+};
+#define VFIO_DEVICE_DETACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 20)
+#endif
 
 #define PROG "nsflush-workload"
 
@@ -67,6 +197,8 @@
 
 #define DEFAULT_IOVA_BASE 0x100000ULL
 #define MAX_DEVICES       8	/* --device given several times: one group each */
+#define MAX_IOAS          16	/* iommufd: ioas-alloc */
+#define MAX_HWPT          16	/* iommufd: hwpt-alloc */
 
 /* ------------------------------------------------------------------------- */
 /* Output                                                                     */
@@ -133,7 +265,8 @@ static const char *errno_name(int e)
 		{ ENODEV, "ENODEV" }, { EINVAL, "EINVAL" }, { ENOSPC, "ENOSPC" },
 		{ ENOTTY, "ENOTTY" }, { ERANGE, "ERANGE" }, { ENOSYS, "ENOSYS" },
 		{ EOPNOTSUPP, "EOPNOTSUPP" }, { ETIMEDOUT, "ETIMEDOUT" },
-		{ EOVERFLOW, "EOVERFLOW" },
+		{ EOVERFLOW, "EOVERFLOW" }, { EADDRINUSE, "EADDRINUSE" },
+		{ EDEADLK, "EDEADLK" },
 	};
 	static char buf[24];
 
@@ -251,6 +384,12 @@ struct backend {
 	/* attach group K again (joining the groups still attached) */
 	int (*attach_group)(struct ctx *c, int k);
 	void (*close)(struct ctx *c);
+	/* detach leaves the mappings in place (iommufd: they live in the IOAS) */
+	bool detach_keeps_maps;
+	/* appended to the cc line as " via=..." (NULL: nothing, type1) */
+	const char *cc_via;
+	/* attach/attach_group print their own error line (type1) */
+	bool attach_prints;
 };
 
 /*
@@ -264,6 +403,23 @@ struct extra_group {
 	int group_fd;
 	int device_fd;
 	bool attached;
+	/* iommufd */
+	uint32_t dev_id, hwpt;	/* hwpt: what the device is attached to, if attached */
+	int att_ioas;		/* index of the IOAS behind hwpt, -1 none */
+};
+
+/* iommufd: one IOAS; the current one's mappings live in struct ctx itself */
+struct ioas_slot {
+	uint32_t id;
+	struct mapping *maps;
+	size_t nmaps, cap;
+	uint64_t next_iova;
+};
+
+/* iommufd: an explicitly allocated HWPT (hwpt-alloc), on IOAS index ioas */
+struct hwpt_slot {
+	uint32_t id;
+	int ioas;
 };
 
 struct ctx {
@@ -292,6 +448,20 @@ struct ctx {
 	struct mapping *old;
 	size_t nold, oldcap;
 	uint64_t next_iova;
+	uint64_t iova_base;	/* next_iova of a new IOAS */
+
+	/*
+	 * iommufd.  maps/nmaps/cap/next_iova above belong to IOAS cur_ioas;
+	 * ioas[cur_ioas]'s own copies are stale until it is switched away from.
+	 */
+	int iommufd;
+	bool defer_attach;
+	uint32_t dev_id, hwpt;	/* primary device, like extra_group's */
+	int att_ioas;
+	struct ioas_slot ioas[MAX_IOAS];
+	int nioas, cur_ioas;
+	struct hwpt_slot hwpts[MAX_HWPT];
+	int nhwpt;
 };
 
 /* group K's handles: 0 is the primary (ctx's own fields), else extra[K - 1] */
@@ -299,6 +469,8 @@ struct gref {
 	const char *bdf;
 	int *group_id, *group_fd, *device_fd;
 	bool *attached;
+	uint32_t *dev_id, *hwpt;
+	int *att_ioas;
 };
 
 static struct gref group_ref(struct ctx *c, int k)
@@ -307,9 +479,10 @@ static struct gref group_ref(struct ctx *c, int k)
 
 	if (k == 0)
 		return (struct gref){ c->bdf, &c->group_id, &c->group_fd, &c->device_fd,
-				      &c->attached };
+				      &c->attached, &c->dev_id, &c->hwpt, &c->att_ioas };
 	e = &c->extra[k - 1];
-	return (struct gref){ e->bdf, &e->group_id, &e->group_fd, &e->device_fd, &e->attached };
+	return (struct gref){ e->bdf, &e->group_id, &e->group_fd, &e->device_fd, &e->attached,
+			      &e->dev_id, &e->hwpt, &e->att_ioas };
 }
 
 static int groups_attached(const struct ctx *c)
@@ -330,12 +503,29 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* mappings of IOAS index k (type1: k = 0, the container) */
+static struct mapping *ioas_maps(const struct ctx *c, int k, size_t *n)
+{
+	if (k == c->cur_ioas) {
+		*n = c->nmaps;
+		return c->maps;
+	}
+	*n = c->ioas[k].nmaps;
+	return c->ioas[k].maps;
+}
+
+/* every IOAS (iommufd) or the container (type1) */
 static uint64_t mapped_bytes(const struct ctx *c)
 {
 	uint64_t t = 0;
 
-	for (size_t i = 0; i < c->nmaps; i++)
-		t += c->maps[i].size;
+	for (int k = 0; k < (c->nioas ? c->nioas : 1); k++) {
+		size_t n;
+		const struct mapping *m = ioas_maps(c, k, &n);
+
+		for (size_t i = 0; i < n; i++)
+			t += m[i].size;
+	}
 	return t;
 }
 
@@ -403,9 +593,25 @@ static uint8_t *list_lookup(const struct mapping *l, size_t n, uint64_t iova, ui
  */
 static uint8_t *track_lookup(const struct ctx *c, uint64_t iova, uint64_t len, bool *live)
 {
-	uint8_t *p = list_lookup(c->maps, c->nmaps, iova, len);
+	uint8_t *p = NULL;
+	size_t n;
+	const struct mapping *m;
 
+	if (!c->nioas) {	/* type1: the container */
+		p = list_lookup(c->maps, c->nmaps, iova, len);
+		*live = p != NULL;
+		return p ? p : list_lookup(c->old, c->nold, iova, len);
+	}
+	/* iommufd: live only in the IOAS the device is attached to */
+	if (c->att_ioas >= 0) {
+		m = ioas_maps(c, c->att_ioas, &n);
+		p = list_lookup(m, n, iova, len);
+	}
 	*live = p != NULL;
+	for (int k = c->nioas; !p && k-- > 0;) {
+		m = ioas_maps(c, k, &n);
+		p = list_lookup(m, n, iova, len);
+	}
 	return p ? p : list_lookup(c->old, c->nold, iova, len);
 }
 
@@ -867,9 +1073,330 @@ static const struct backend backend_type1 = {
 	.detach_group = t1_detach_group,
 	.attach_group = t1_attach_group,
 	.close = t1_close,
+	.attach_prints = true,
 };
 
-static const struct backend *const backends[] = { &backend_type1 };
+/* ------------------------------------------------------------------------- */
+/* Backend: iommufd (/dev/iommu + VFIO device cdev)                           */
+
+/* every device binds to the one iommufd; all attach to the same IOAS/HWPT */
+
+static bool is_iommufd(const struct ctx *c)
+{
+	return c->nioas > 0;
+}
+
+/* /sys/bus/pci/devices/BDF/vfio-dev/vfioN -> open /dev/vfio/devices/vfioN */
+static int iofd_open_cdev(const char *bdf)
+{
+	char path[PATH_MAX], name[64] = "";
+	struct dirent *e;
+	DIR *d;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	d = opendir(path);
+	if (!d) {
+		err_line("%s: %s (not bound to vfio-pci, or a kernel without VFIO_DEVICE_CDEV)",
+			 path, strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "vfio", 4) && strlen(e->d_name) < sizeof(name)) {
+			snprintf(name, sizeof(name), "%s", e->d_name);
+			break;
+		}
+	closedir(d);
+	if (!*name) {
+		err_line("%s: no vfioN entry", path);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", name);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		err_line("%s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* open device K's cdev and bind it to the iommufd (no attachment yet) */
+static int iofd_bind(struct ctx *c, int k)
+{
+	struct gref g = group_ref(c, k);
+	struct vfio_device_bind_iommufd b = { .argsz = sizeof(b), .iommufd = c->iommufd };
+
+	*g.device_fd = iofd_open_cdev(g.bdf);
+	if (*g.device_fd < 0)
+		return -1;
+	if (ioctl(*g.device_fd, VFIO_DEVICE_BIND_IOMMUFD, &b)) {
+		err_line("VFIO_DEVICE_BIND_IOMMUFD %s: %s", g.bdf, strerror(errno));
+		return -1;
+	}
+	*g.dev_id = b.out_devid;
+	*g.att_ioas = -1;
+	return k == 0 ? device_setup(c) : 0;
+}
+
+/*
+ * Attach device K to pt_id (an IOAS: the kernel finds or allocates an
+ * automatic HWPT; or a HWPT), replacing its attachment if it has one.
+ * ioas: index of the IOAS behind pt_id.  Returns 0 or -errno.
+ */
+static int iofd_attach_pt(struct ctx *c, int k, uint32_t pt_id, int ioas)
+{
+	struct gref g = group_ref(c, k);
+	struct vfio_device_attach_iommufd_pt a = { .argsz = sizeof(a), .pt_id = pt_id };
+
+	if (ioctl(*g.device_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &a))
+		return -errno;
+	*g.hwpt = a.pt_id;	/* the kernel answers with the HWPT it used */
+	*g.att_ioas = ioas;
+	*g.attached = true;
+	return 0;
+}
+
+static int iofd_detach_one(struct ctx *c, int k)
+{
+	struct gref g = group_ref(c, k);
+	struct vfio_device_detach_iommufd_pt d = { .argsz = sizeof(d) };
+
+	if (ioctl(*g.device_fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &d))
+		return -errno;
+	*g.attached = false;
+	*g.att_ioas = -1;
+	return 0;
+}
+
+/* make IOAS index k current: park the current one's mappings in its slot */
+static void ioas_switch(struct ctx *c, int k)
+{
+	struct ioas_slot *o = &c->ioas[c->cur_ioas], *n = &c->ioas[k];
+
+	if (k == c->cur_ioas)
+		return;
+	o->maps = c->maps;
+	o->nmaps = c->nmaps;
+	o->cap = c->cap;
+	o->next_iova = c->next_iova;
+	c->maps = n->maps;
+	c->nmaps = n->nmaps;
+	c->cap = n->cap;
+	c->next_iova = n->next_iova;
+	n->maps = NULL;
+	n->nmaps = n->cap = 0;
+	c->cur_ioas = k;
+}
+
+/* IOMMU_IOAS_ALLOC; the new IOAS becomes current.  Returns its index or -errno. */
+static int iofd_ioas_alloc(struct ctx *c)
+{
+	struct iommu_ioas_alloc a = { .size = sizeof(a) };
+	int k = c->nioas;
+
+	if (k == MAX_IOAS)
+		return -ENOSPC;
+	if (ioctl(c->iommufd, IOMMU_IOAS_ALLOC, &a))
+		return -errno;
+	c->ioas[k] = (struct ioas_slot){ .id = a.out_ioas_id, .next_iova = c->iova_base };
+	c->nioas++;
+	if (k == 0)
+		c->cur_ioas = 0;	/* ctx's own next_iova already holds the base */
+	else
+		ioas_switch(c, k);
+	return k;
+}
+
+static int iofd_open(struct ctx *c)
+{
+	int r;
+
+	c->iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (c->iommufd < 0) {
+		err_line("/dev/iommu: %s%s", strerror(errno),
+			 errno == ENOENT ? " (kernel without CONFIG_IOMMUFD)" : "");
+		return -1;
+	}
+	for (int k = 0; k <= c->nextra; k++)
+		if (iofd_bind(c, k))
+			return -1;
+	r = iofd_ioas_alloc(c);
+	if (r < 0) {
+		err_line("IOMMU_IOAS_ALLOC: %s", strerror(-r));
+		return -1;
+	}
+	if (c->defer_attach)
+		return 0;
+	for (int k = 0; k <= c->nextra; k++) {
+		r = iofd_attach_pt(c, k, c->ioas[0].id, 0);
+		if (r) {
+			err_line("VFIO_DEVICE_ATTACH_IOMMUFD_PT %s ioas=%u: %s", group_ref(c, k).bdf,
+				 c->ioas[0].id, strerror(-r));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* IOMMU_GET_HW_INFO: VT-d snoop control (ecap bit 7) makes domains coherent */
+static int iofd_cache_coherent(struct ctx *c)
+{
+	struct nsf_hw_info_vtd vtd;
+	struct iommu_hw_info h = {
+		.size = sizeof(h), .dev_id = c->dev_id,
+		.data_len = sizeof(vtd), .data_uptr = (uintptr_t)&vtd,
+	};
+
+	memset(&vtd, 0, sizeof(vtd));
+	if (ioctl(c->iommufd, IOMMU_GET_HW_INFO, &h))
+		return -errno;
+	if (h.out_data_type != NSF_HW_INFO_TYPE_INTEL_VTD)
+		return -EOPNOTSUPP;
+	return !!(vtd.ecap_reg & NSF_VTD_ECAP_SC);
+}
+
+static int iofd_map(struct ctx *c, uint64_t iova, void *vaddr, uint64_t size)
+{
+	struct iommu_ioas_map m = {
+		.size = sizeof(m),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = c->ioas[c->cur_ioas].id,
+		.user_va = (uintptr_t)vaddr,
+		.length = size,
+		.iova = iova,
+	};
+
+	return ioctl(c->iommufd, IOMMU_IOAS_MAP, &m) ? -errno : 0;
+}
+
+static int iofd_unmap_raw(struct ctx *c, uint64_t iova, uint64_t size, uint64_t *unmapped)
+{
+	struct iommu_ioas_unmap u = {
+		.size = sizeof(u), .ioas_id = c->ioas[c->cur_ioas].id,
+		.iova = iova, .length = size,
+	};
+
+	if (ioctl(c->iommufd, IOMMU_IOAS_UNMAP, &u))
+		return -errno;
+	*unmapped = u.length;
+	return 0;
+}
+
+/*
+ * iommufd unmaps the areas inside [iova, iova+size) in IOVA order and stops
+ * with ENOENT at the first area that sticks out of the range, keeping what it
+ * already unmapped (and not saying how much); ENOENT also means nothing was
+ * mapped there.  Mirror that in the tracking.
+ */
+static void track_remove_prefix(struct ctx *c, uint64_t iova, uint64_t size)
+{
+	uint64_t last = iova + size - 1;
+
+	if (!size || last < iova)
+		return;
+	for (;;) {
+		struct mapping *best = NULL;
+
+		for (size_t i = 0; i < c->nmaps; i++) {
+			struct mapping *m = &c->maps[i];
+
+			if (m->iova <= last && m->iova + m->size - 1 >= iova &&
+			    (!best || m->iova < best->iova))
+				best = m;
+		}
+		if (!best || best->iova < iova || best->iova + best->size - 1 > last)
+			return;
+		track_remove_range(c, best->iova, best->size);
+	}
+}
+
+static int iofd_unmap(struct ctx *c, uint64_t iova, uint64_t size, uint64_t *unmapped)
+{
+	int r = iofd_unmap_raw(c, iova, size, unmapped);
+
+	if (r == -ENOENT)
+		track_remove_prefix(c, iova, size);
+	return r;
+}
+
+static int iofd_unmap_all(struct ctx *c, uint64_t *unmapped, const char **how)
+{
+	*how = "all";	/* iova=0 length=UINT64_MAX: the whole current IOAS */
+	return iofd_unmap_raw(c, 0, UINT64_MAX, unmapped);
+}
+
+/* detach every device; the mappings stay in their IOAS */
+static int iofd_detach(struct ctx *c)
+{
+	for (int k = c->nextra; k >= 0; k--) {
+		int r = *group_ref(c, k).attached ? iofd_detach_one(c, k) : 0;
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* attach (or replace) every device to the current IOAS */
+static int iofd_attach(struct ctx *c)
+{
+	for (int k = 0; k <= c->nextra; k++) {
+		int r = iofd_attach_pt(c, k, c->ioas[c->cur_ioas].id, c->cur_ioas);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int iofd_detach_group(struct ctx *c, int k)
+{
+	return iofd_detach_one(c, k);
+}
+
+static int iofd_attach_group(struct ctx *c, int k)
+{
+	return iofd_attach_pt(c, k, c->ioas[c->cur_ioas].id, c->cur_ioas);
+}
+
+/* close the device fds, then the iommufd: the kernel tears the rest down */
+static void iofd_close(struct ctx *c)
+{
+	device_close(c);
+	for (int k = 1; k <= c->nextra; k++) {
+		struct gref g = group_ref(c, k);
+
+		if (*g.device_fd >= 0)
+			close(*g.device_fd);
+		*g.device_fd = -1;
+	}
+	if (c->iommufd >= 0)
+		close(c->iommufd);
+	c->iommufd = -1;
+	for (int k = 0; k <= c->nextra; k++) {
+		struct gref g = group_ref(c, k);
+
+		*g.attached = false;
+		*g.att_ioas = -1;
+	}
+}
+
+static const struct backend backend_iommufd = {
+	.name = "iommufd",
+	.open = iofd_open,
+	.cache_coherent = iofd_cache_coherent,
+	.map = iofd_map,
+	.unmap = iofd_unmap,
+	.unmap_all = iofd_unmap_all,
+	.detach = iofd_detach,
+	.attach = iofd_attach,
+	.detach_group = iofd_detach_group,
+	.attach_group = iofd_attach_group,
+	.close = iofd_close,
+	.detach_keeps_maps = true,
+	.cc_via = "hw_info",
+};
+
+static const struct backend *const backends[] = { &backend_type1, &backend_iommufd };
 
 /* ------------------------------------------------------------------------- */
 /* Operations                                                                 */
@@ -877,12 +1404,15 @@ static const struct backend *const backends[] = { &backend_type1 };
 enum op_kind {
 	OP_CC, OP_IOVA, OP_MAP, OP_UNMAP, OP_UNMAP_ALL, OP_UNMAP_EACH, OP_DMA, OP_HOLD, OP_PAUSE,
 	OP_DETACH, OP_ATTACH, OP_DETACH_GROUP, OP_ATTACH_GROUP, OP_EXIT, OP_KILL,
+	/* iommufd only */
+	OP_IOAS_ALLOC, OP_IOAS, OP_HWPT_ALLOC, OP_ATTACH_HWPT, OP_HWPT_DESTROY, OP_COPY,
+	OP_CLOSE,
 };
 
 struct op {
 	enum op_kind kind;
 	bool try;		/* failure is reported on stdout and the run goes on */
-	uint64_t a, b, c;
+	uint64_t a, b, c, d;
 	int nargs;
 	double secs;
 };
@@ -891,28 +1421,44 @@ static const struct op_spec {
 	const char *name;
 	enum op_kind kind;
 	int min_args, max_args;
+	bool iommufd_only;
 } op_specs[] = {
-	{ "cc",        OP_CC,        0, 0 },
-	{ "iova",      OP_IOVA,      1, 1 },
-	{ "map",       OP_MAP,       1, 2 },
-	{ "unmap",     OP_UNMAP,     2, 2 },
-	{ "unmap-all", OP_UNMAP_ALL, 0, 0 },
-	{ "unmap-each", OP_UNMAP_EACH, 0, 0 },
-	{ "dma",       OP_DMA,       1, 3 },
-	{ "hold",      OP_HOLD,      1, 1 },
-	{ "pause",     OP_PAUSE,     0, 0 },
-	{ "detach",    OP_DETACH,    0, 0 },
-	{ "attach",    OP_ATTACH,    0, 0 },
-	{ "detach-group", OP_DETACH_GROUP, 1, 1 },
-	{ "attach-group", OP_ATTACH_GROUP, 1, 1 },
-	{ "exit",      OP_EXIT,      0, 0 },
-	{ "kill",      OP_KILL,      0, 0 },
+	{ "cc",        OP_CC,        0, 0, false },
+	{ "iova",      OP_IOVA,      1, 1, false },
+	{ "map",       OP_MAP,       1, 2, false },
+	{ "unmap",     OP_UNMAP,     2, 2, false },
+	{ "unmap-all", OP_UNMAP_ALL, 0, 0, false },
+	{ "unmap-each", OP_UNMAP_EACH, 0, 0, false },
+	{ "dma",       OP_DMA,       1, 3, false },
+	{ "hold",      OP_HOLD,      1, 1, false },
+	{ "pause",     OP_PAUSE,     0, 0, false },
+	{ "detach",    OP_DETACH,    0, 0, false },
+	{ "attach",    OP_ATTACH,    0, 0, false },
+	{ "detach-group", OP_DETACH_GROUP, 1, 1, false },
+	{ "attach-group", OP_ATTACH_GROUP, 1, 1, false },
+	{ "exit",      OP_EXIT,      0, 0, false },
+	{ "kill",      OP_KILL,      0, 0, false },
+	{ "ioas-alloc", OP_IOAS_ALLOC, 0, 0, true },
+	{ "ioas",      OP_IOAS,      1, 1, true },
+	{ "hwpt-alloc", OP_HWPT_ALLOC, 0, 0, true },
+	{ "attach-hwpt", OP_ATTACH_HWPT, 0, 0, true },
+	{ "hwpt-destroy", OP_HWPT_DESTROY, 0, 0, true },
+	{ "copy",      OP_COPY,      3, 4, true },
+	{ "close",     OP_CLOSE,     0, 0, true },
 };
 
 static const struct op_spec *find_op(const char *name)
 {
 	for (size_t i = 0; i < sizeof(op_specs) / sizeof(op_specs[0]); i++)
 		if (!strcmp(op_specs[i].name, name))
+			return &op_specs[i];
+	return NULL;
+}
+
+static const struct op_spec *op_spec_of(enum op_kind kind)
+{
+	for (size_t i = 0; i < sizeof(op_specs) / sizeof(op_specs[0]); i++)
+		if (op_specs[i].kind == kind)
 			return &op_specs[i];
 	return NULL;
 }
@@ -939,7 +1485,7 @@ static struct op *parse_ops(int argc, char **argv, int i, size_t *nops)
 		const struct op_spec *sp;
 		struct op *o = &ops[n];
 		const char *name;
-		const char *args[3] = { 0 };
+		const char *args[4] = { 0 };
 		int na = 0;
 
 		if (!strcmp(argv[i], "try")) {
@@ -965,7 +1511,7 @@ static struct op *parse_ops(int argc, char **argv, int i, size_t *nops)
 			if (!parse_seconds(args[0], &o->secs))
 				usage_error("hold: bad seconds '%s'", args[0]);
 		} else {
-			uint64_t *dst[3] = { &o->a, &o->b, &o->c };
+			uint64_t *dst[4] = { &o->a, &o->b, &o->c, &o->d };
 
 			for (int k = 0; k < na; k++)
 				if (!parse_u64(args[k], dst[k]))
@@ -1247,6 +1793,187 @@ static int do_dma(struct ctx *c, const struct op *o)
 	return 0;
 }
 
+/*
+ * IOMMU_IOAS_COPY [iova, iova+size) of IOAS index o->c into the current IOAS
+ * at o->d (default: its next free IOVA).  The kernel makes one area per source
+ * area it crosses, mapping the same pinned pages: track one mapping per piece,
+ * with the source's host address.
+ */
+static int do_copy(struct ctx *c, const struct op *o)
+{
+	uint64_t src = o->a, size = o->b, dst = o->nargs > 3 ? o->d : c->next_iova, t0;
+	int from = (int)o->c, err = 0;
+	struct mapping *pieces = NULL;
+	size_t np = 0, pcap = 0;
+	char what[192];
+
+	snprintf(what, sizeof(what), "copy src_ioas=%u dst_ioas=%u iova=0x%" PRIx64
+		 " dst_iova=0x%" PRIx64 " size=%" PRIu64,
+		 from < c->nioas ? c->ioas[from].id : 0, c->ioas[c->cur_ioas].id, src, dst, size);
+	if (from >= c->nioas)
+		return op_fail(o, ENOENT, what, "no such IOAS index");
+	{
+		struct iommu_ioas_copy cp = {
+			.size = sizeof(cp),
+			.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+				 IOMMU_IOAS_MAP_WRITEABLE,
+			.dst_ioas_id = c->ioas[c->cur_ioas].id,
+			.src_ioas_id = c->ioas[from].id,
+			.length = size, .dst_iova = dst, .src_iova = src,
+		};
+
+		t0 = now_ns();
+		if (ioctl(c->iommufd, IOMMU_IOAS_COPY, &cp))
+			err = errno;
+		t0 = now_ns() - t0;
+	}
+	if (err)
+		return op_fail(o, err, what, NULL);
+	if (o->nargs <= 3)
+		c->next_iova = dst + size;
+	for (uint64_t pos = src; pos - src < size;) {
+		size_t n;
+		const struct mapping *m = ioas_maps(c, from, &n), *hit = NULL;
+		uint64_t len;
+
+		for (size_t i = 0; i < n && !hit; i++)
+			if (pos >= m[i].iova && pos - m[i].iova < m[i].size)
+				hit = &m[i];
+		if (!hit)
+			break;	/* not made here: the kernel had it, the tracking does not */
+		len = hit->size - (pos - hit->iova);
+		if (len > size - (pos - src))
+			len = size - (pos - src);
+		list_add(&pieces, &np, &pcap, (struct mapping){ dst + (pos - src), len,
+				 hit->vaddr + (pos - hit->iova) });
+		pos += len;
+	}
+	for (size_t i = 0; i < np; i++)
+		track_add(c, pieces[i].iova, pieces[i].size, pieces[i].vaddr);
+	free(pieces);
+	out("%s ns=%" PRIu64, what, t0);
+	return 0;
+}
+
+/* "none" or the HWPT id, for the attachment fields */
+static const char *hwpt_str(bool attached, uint32_t hwpt, char *buf, size_t len)
+{
+	if (!attached)
+		return "none";
+	snprintf(buf, len, "%u", hwpt);
+	return buf;
+}
+
+/* attach every device to pt_id (IOAS index ioas behind it); -errno */
+static int iofd_attach_all(struct ctx *c, uint32_t pt_id, int ioas)
+{
+	for (int k = 0; k <= c->nextra; k++) {
+		int r = iofd_attach_pt(c, k, pt_id, ioas);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static void run_iommufd_op(struct ctx *c, const struct op *o)
+{
+	char what[128], b1[16];
+	int r;
+
+	switch (o->kind) {
+	case OP_IOAS_ALLOC:
+		r = iofd_ioas_alloc(c);
+		if (r < 0) {
+			op_fail(o, -r, "ioas-alloc", NULL);
+			break;
+		}
+		out("ioas-alloc ioas=%u index=%d", c->ioas[r].id, r);
+		break;
+	case OP_IOAS:
+		snprintf(what, sizeof(what), "ioas index=%" PRIu64, o->a);
+		if (o->a >= (uint64_t)c->nioas) {
+			op_fail(o, ENOENT, what, "no such IOAS index");
+			break;
+		}
+		ioas_switch(c, (int)o->a);
+		out("%s ioas=%u next=0x%" PRIx64, what, c->ioas[c->cur_ioas].id, c->next_iova);
+		break;
+	case OP_HWPT_ALLOC: {
+		struct iommu_hwpt_alloc h = {
+			.size = sizeof(h), .dev_id = c->dev_id,
+			.pt_id = c->ioas[c->cur_ioas].id,
+		};
+
+		snprintf(what, sizeof(what), "hwpt-alloc ioas=%u", c->ioas[c->cur_ioas].id);
+		if (c->nhwpt == MAX_HWPT) {
+			op_fail(o, ENOSPC, what, "too many HWPTs");
+			break;
+		}
+		if (ioctl(c->iommufd, IOMMU_HWPT_ALLOC, &h)) {
+			op_fail(o, errno, what, NULL);
+			break;
+		}
+		c->hwpts[c->nhwpt++] = (struct hwpt_slot){ h.out_hwpt_id, c->cur_ioas };
+		out("hwpt-alloc hwpt=%u ioas=%u", h.out_hwpt_id, c->ioas[c->cur_ioas].id);
+		break;
+	}
+	case OP_ATTACH_HWPT: {
+		struct hwpt_slot *h = c->nhwpt ? &c->hwpts[c->nhwpt - 1] : NULL;
+		const char *was = hwpt_str(c->attached, c->hwpt, b1, sizeof(b1));
+
+		snprintf(what, sizeof(what), "attach-hwpt hwpt=%u ioas=%u was=%s",
+			 h ? h->id : 0, h ? c->ioas[h->ioas].id : 0, was);
+		if (!h) {
+			op_fail(o, ENOENT, what, "no HWPT allocated");
+			break;
+		}
+		r = iofd_attach_all(c, h->id, h->ioas);
+		if (r) {
+			op_fail(o, -r, what, NULL);
+			break;
+		}
+		out("%s", what);
+		break;
+	}
+	case OP_HWPT_DESTROY: {
+		struct hwpt_slot *h = c->nhwpt ? &c->hwpts[c->nhwpt - 1] : NULL;
+		struct iommu_destroy d = { .size = sizeof(d), .id = h ? h->id : 0 };
+
+		snprintf(what, sizeof(what), "hwpt-destroy hwpt=%u", d.id);
+		if (!h) {
+			op_fail(o, ENOENT, what, "no HWPT allocated");
+			break;
+		}
+		if (ioctl(c->iommufd, IOMMU_DESTROY, &d)) {
+			op_fail(o, errno, what, NULL);
+			break;
+		}
+		c->nhwpt--;
+		out("%s", what);
+		break;
+	}
+	case OP_COPY:
+		do_copy(c, o);
+		break;
+	case OP_CLOSE: {
+		uint64_t dropped = mapped_bytes(c);
+		int cur = c->cur_ioas;
+
+		iofd_close(c);
+		for (int k = 0; k < c->nioas; k++) {
+			ioas_switch(c, k);
+			track_remove_all(c);
+		}
+		ioas_switch(c, cur);
+		out("close dropped=%" PRIu64, dropped);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
 static void do_hold(double secs)
 {
 	struct timespec ts = {
@@ -1277,16 +2004,24 @@ static void do_pause(void)
 
 static void run_op(struct ctx *c, const struct op *o)
 {
+	char b1[16];
 	int r;
 
 	switch (o->kind) {
+	case OP_IOAS_ALLOC: case OP_IOAS: case OP_HWPT_ALLOC: case OP_ATTACH_HWPT:
+	case OP_HWPT_DESTROY: case OP_COPY: case OP_CLOSE:
+		run_iommufd_op(c, o);
+		break;
 	case OP_CC:
 		r = c->be->cache_coherent(c);
 		if (r < 0) {
 			op_fail(o, -r, "cc", NULL);
 			break;
 		}
-		out("cc_iommu=%d", r);
+		if (c->be->cc_via)
+			out("cc_iommu=%d via=%s", r, c->be->cc_via);
+		else
+			out("cc_iommu=%d", r);
 		break;
 	case OP_IOVA:
 		c->next_iova = o->a;
@@ -1327,6 +2062,11 @@ static void run_op(struct ctx *c, const struct op *o)
 			op_fail(o, -r, what, NULL);
 			break;
 		}
+		if (c->be->detach_keeps_maps) {
+			/* iommufd: the device is blocked, the IOAS keeps its areas */
+			out("%s dropped=0 kept=%" PRIu64, what, dropped);
+			break;
+		}
 		/* the last detach makes the kernel unmap and unpin everything */
 		track_remove_all(c);
 		out("%s dropped=%" PRIu64, what, dropped);
@@ -1336,6 +2076,22 @@ static void run_op(struct ctx *c, const struct op *o)
 		char what[48];
 
 		snprintf(what, sizeof(what), "attach group=%d", c->group_id);
+		if (is_iommufd(c)) {
+			/* to the current IOAS; replaces an existing attachment */
+			char was[16];
+
+			snprintf(was, sizeof(was), "%s", hwpt_str(c->attached, c->hwpt, b1,
+								  sizeof(b1)));
+			snprintf(what, sizeof(what), "attach group=%d ioas=%u", c->group_id,
+				 c->ioas[c->cur_ioas].id);
+			r = c->be->attach(c);
+			if (r) {
+				op_fail(o, -r, what, NULL);
+				break;
+			}
+			out("%s hwpt=%u was=%s", what, c->hwpt, was);
+			break;
+		}
 		if (groups_attached(c) == c->nextra + 1) {
 			op_fail(o, EBUSY, what, "already attached");
 			break;
@@ -1368,7 +2124,7 @@ static void run_op(struct ctx *c, const struct op *o)
 			break;
 		}
 		/* only the container's last group takes the mappings with it */
-		if (!groups_attached(c)) {
+		if (!groups_attached(c) && !c->be->detach_keeps_maps) {
 			dropped = mapped_bytes(c);
 			track_remove_all(c);
 		}
@@ -1386,13 +2142,20 @@ static void run_op(struct ctx *c, const struct op *o)
 			break;
 		}
 		r = c->be->attach_group(c, (int)o->a);
+		if (r && !c->be->attach_prints) {
+			op_fail(o, -r, what, NULL);
+			break;
+		}
 		if (r) {
 			if (!o->try)
 				exit(EXIT_OPFAIL);
 			out("%s error=%s", what, errno_name(-r));
 			break;
 		}
-		out("%s attached=%d", what, groups_attached(c));
+		if (is_iommufd(c))
+			out("%s attached=%d hwpt=%u", what, groups_attached(c), *g.hwpt);
+		else
+			out("%s attached=%d", what, groups_attached(c));
 		break;
 	}
 	case OP_EXIT:
@@ -1415,8 +2178,10 @@ static void help(void)
 "Usage: " PROG " [OPTIONS] [--] OP [ARGS] [OP [ARGS]]...\n"
 "\n"
 "A minimal VFIO client (a tiny VMM): opens the edu PCI device (1234:11e8)\n"
-"through /dev/vfio, attaches it to a type1v2 IOMMU domain, then runs the\n"
-"operations in order.  Each operation prints one line of key=value fields.\n"
+"through /dev/vfio, attaches it to a type1v2 IOMMU domain (or, with\n"
+"--backend iommufd, binds its VFIO cdev to /dev/iommu and attaches it to an\n"
+"IOAS), then runs the operations in order.  Each operation prints one line of\n"
+"key=value fields.\n"
 "\n"
 "Options:\n"
 "  --device BDF      device to use (default: $NSFLUSH_EDU_BDF, else the only\n"
@@ -1425,7 +2190,13 @@ static void help(void)
 "                    (device index 0, 1, ... in that order; 0 does the DMA)\n"
 "  --devices all     every 1234:11e8 device, sorted by address\n"
 "  --iova-base IOVA  IOVA of the first map (default 0x%llx)\n"
-"  --backend NAME    IOMMU backend: type1 (default; iommufd: not yet)\n"
+"  --backend NAME    IOMMU backend: type1 (default: /dev/vfio/vfio container,\n"
+"                    VFIO_TYPE1v2_IOMMU) or iommufd (/dev/iommu; each device's\n"
+"                    /dev/vfio/devices/vfioN is VFIO_DEVICE_BIND_IOMMUFD to it,\n"
+"                    IOMMU_IOAS_ALLOC makes IOAS index 0, the current IOAS, and\n"
+"                    every device is attached to it: an automatic HWPT)\n"
+"  --defer-attach    iommufd: bind but do not attach; 'attach' does it later\n"
+"                    (maps made before are filled into the new domain then)\n"
 "  --thp on|off      madvise map buffers (MADV_HUGEPAGE / MADV_NOHUGEPAGE);\n"
 "                    default: the kernel's THP policy\n"
 "  --bar-rw          reach BAR0 by pread/pwrite on the device fd, not mmap\n"
@@ -1465,12 +2236,46 @@ static void help(void)
 "  try OP ...          run OP; on failure print '<op fields> error=ENAME' on\n"
 "                      stdout and continue instead of exiting 1\n"
 "\n"
+"With --backend iommufd the operations above act on the current IOAS:\n"
+"  cc                  IOMMU_GET_HW_INFO: VT-d ecap bit 7 (snoop control)\n"
+"  map                 IOMMU_IOAS_MAP (FIXED_IOVA, READABLE, WRITEABLE)\n"
+"  unmap IOVA SIZE     IOMMU_IOAS_UNMAP; unmapped= is the kernel's length.  It\n"
+"                      unmaps the areas inside the range in IOVA order and\n"
+"                      fails with ENOENT at the first one sticking out of it,\n"
+"                      keeping those already unmapped; ENOENT too when nothing\n"
+"                      is mapped in the range (type1: unmapped=0)\n"
+"  unmap-all           IOMMU_IOAS_UNMAP iova=0 length=UINT64_MAX (via=all)\n"
+"  detach              VFIO_DEVICE_DETACH_IOMMUFD_PT every device: it stays\n"
+"                      bound and open (DMA is blocked), the IOAS keeps its\n"
+"                      mappings; an automatic HWPT is freed\n"
+"  attach              VFIO_DEVICE_ATTACH_IOMMUFD_PT every device to the\n"
+"                      current IOAS (replacing an attachment if there is one)\n"
+"  detach-group K / attach-group K   the same for device K only\n"
+"  dma                 goes through whatever the device is attached to; IOVAs\n"
+"                      not mapped in that IOAS count as stale\n"
+"and these exist only there (with type1 they are usage errors):\n"
+"  ioas-alloc          IOMMU_IOAS_ALLOC another IOAS; it becomes current\n"
+"  ioas K              make IOAS index K (0 = the first) current for map, unmap,\n"
+"                      unmap-all, unmap-each, iova, copy, hwpt-alloc, attach;\n"
+"                      each IOAS has its own next IOVA and mappings\n"
+"  hwpt-alloc          IOMMU_HWPT_ALLOC (flags 0, no data) for device 0 on the\n"
+"                      current IOAS: a domain of its own, filled from the IOAS\n"
+"  attach-hwpt         attach every device to the latest HWPT (replace)\n"
+"  hwpt-destroy        IOMMU_DESTROY the latest HWPT (EBUSY while attached)\n"
+"  copy IOVA SIZE K [DST]  IOMMU_IOAS_COPY [IOVA, IOVA+SIZE) of IOAS index K\n"
+"                      into the current IOAS at DST (default: its next IOVA);\n"
+"                      the same pages, tracked as mappings of the current IOAS\n"
+"  close               close the device fds and the iommufd without unmapping\n"
+"                      (the kernel tears it all down), then go on\n"
+"\n"
 "Numbers: decimal or 0x-hex, optional K/M/G suffix (1024-based): 4K, 2M, 0x100000.\n"
 "\n"
 "Output (stdout, one line each):\n"
 "  pid=N                                 first line\n"
 "  open backend=type1 device=BDF group=N bar0=mmap|rw edu_id=0x010000ed\n"
 "  open index=K device=BDF group=N       each further device (K >= 1)\n"
+"  (iommufd: open ... edu_id=0x010000ed dev_id=N ioas=N hwpt=N|none and\n"
+"   open index=K device=BDF group=N dev_id=N hwpt=N|none)\n"
 "  cc_iommu=0\n"
 "  map iova=0x100000 size=N chunks=N chunk=N vaddr=0x... ns=N\n"
 "  unmap iova=0x100000 size=N unmapped=N ns=N\n"
@@ -1481,7 +2286,15 @@ static void help(void)
 "  hold seconds=S | iova next=0x... | detach group=N dropped=N | attach group=N\n"
 "  detach-group index=K group=N dropped=N attached=N   (groups still attached)\n"
 "  attach-group index=K group=N attached=N\n"
-"  exit mapped=N | kill mapped=N         (bytes still mapped)\n"
+"  exit mapped=N | kill mapped=N         (bytes still mapped, every IOAS)\n"
+"  iommufd: cc_iommu=0 via=hw_info | unmap-all unmapped=N via=all ns=N\n"
+"    detach group=N dropped=0 kept=N     (bytes still in the IOASes)\n"
+"    attach group=N ioas=N hwpt=N was=none|N   (the HWPT the kernel used)\n"
+"    attach-group index=K group=N attached=N hwpt=N\n"
+"    ioas-alloc ioas=N index=K | ioas index=K ioas=N next=0x...\n"
+"    hwpt-alloc hwpt=N ioas=N | attach-hwpt hwpt=N ioas=N was=none|N\n"
+"    hwpt-destroy hwpt=N | close dropped=N\n"
+"    copy src_ioas=N dst_ioas=N iova=0x... dst_iova=0x... size=N ns=N\n"
 "  done mapped=N                         end of the list; fds are then closed\n"
 "Errors: one line on stderr, exit 1 ('" PROG ": map iova=0x...: Invalid argument').\n"
 "Usage errors exit 2 before any operation runs.\n"
@@ -1493,7 +2306,10 @@ static void help(void)
 "  " PROG " map 4M 2M try unmap 0x100000 1M unmap 0x100000 2M\n"
 "  " PROG " map 64M hold 5 exit                    # leave it to the release path\n"
 "  " PROG " map 8M detach cc attach map 8M dma 0x900000\n"
-"  " PROG " --devices all map 32M 2M detach-group 1 map 16M dma 0x2100000\n",
+"  " PROG " --devices all map 32M 2M detach-group 1 map 16M dma 0x2100000\n"
+"  " PROG " --backend iommufd --defer-attach map 16M attach dma 0x100000\n"
+"  " PROG " --backend iommufd map 4M ioas-alloc copy 0x100000 4M 0 hwpt-alloc \\\n"
+"      attach-hwpt dma 0x100000         # IOAS 1 reaches IOAS 0's pages\n",
 	MAX_DEVICES, (unsigned long long)DEFAULT_IOVA_BASE);
 }
 
@@ -1504,6 +2320,7 @@ int main(int argc, char **argv)
 		.group_id = -1,
 		.container_fd = -1, .group_fd = -1, .device_fd = -1,
 		.next_iova = DEFAULT_IOVA_BASE,
+		.iommufd = -1, .att_ioas = -1,
 	};
 	const char *devices[MAX_DEVICES], *env;
 	char *all[MAX_DEVICES];
@@ -1529,6 +2346,8 @@ int main(int argc, char **argv)
 			quiet = true;
 		} else if (!strcmp(a, "--bar-rw")) {
 			bar_rw = true;
+		} else if (!strcmp(a, "--defer-attach")) {
+			c.defer_attach = true;
 		} else if (!strcmp(a, "--thp")) {
 			if (i + 1 >= argc)
 				usage_error("%s needs a value", a);
@@ -1570,7 +2389,8 @@ int main(int argc, char **argv)
 					if (!strcmp(backends[k]->name, b))
 						break;
 				if (k == sizeof(backends) / sizeof(backends[0]))
-					usage_error("--backend: '%s' is not implemented (have: type1)", b);
+					usage_error("--backend: '%s' is not implemented (have: type1, iommufd)",
+						    b);
 				c.be = backends[k];
 			}
 		} else {
@@ -1579,7 +2399,48 @@ int main(int argc, char **argv)
 	}
 	if (want_all && ndev)
 		usage_error("--devices all and --device exclude each other");
+	if (c.defer_attach && c.be != &backend_iommufd)
+		usage_error("--defer-attach needs --backend iommufd");
+	c.iova_base = c.next_iova;
 	ops = parse_ops(argc, argv, i, &nops);
+	{
+		/* iommufd-only ops, and IOAS/HWPT references made before they exist */
+		int nioas = 1, nhwpt = 0;
+
+		for (size_t k = 0; k < nops; k++) {
+			const struct op *o = &ops[k];
+			const char *name = op_spec_of(o->kind)->name;
+
+			if (op_spec_of(o->kind)->iommufd_only && c.be != &backend_iommufd)
+				usage_error("'%s' needs --backend iommufd", name);
+			switch (o->kind) {
+			case OP_IOAS_ALLOC:
+				if (++nioas > MAX_IOAS)
+					usage_error("ioas-alloc: at most %d IOAS", MAX_IOAS);
+				break;
+			case OP_IOAS:
+			case OP_COPY:
+				if ((o->kind == OP_IOAS ? o->a : o->c) >= (uint64_t)nioas)
+					usage_error("%s: no IOAS index %" PRIu64 " yet (0..%d)", name,
+						    o->kind == OP_IOAS ? o->a : o->c, nioas - 1);
+				break;
+			case OP_HWPT_ALLOC:
+				if (++nhwpt > MAX_HWPT)
+					usage_error("hwpt-alloc: at most %d HWPTs", MAX_HWPT);
+				break;
+			case OP_ATTACH_HWPT:
+			case OP_HWPT_DESTROY:
+				if (!nhwpt)
+					usage_error("%s: no hwpt-alloc before it", name);
+				/* a 'try' one may fail and leave the HWPT */
+				if (o->kind == OP_HWPT_DESTROY && !o->try)
+					nhwpt--;
+				break;
+			default:
+				break;
+			}
+		}
+	}
 	for (size_t k = 0; k < nops; k++)
 		if ((ops[k].kind == OP_DETACH_GROUP || ops[k].kind == OP_ATTACH_GROUP) &&
 		    ops[k].a >= (uint64_t)(want_all ? MAX_DEVICES : ndev ? ndev : 1))
@@ -1650,11 +2511,24 @@ int main(int argc, char **argv)
 	if (c.be->open(&c))
 		return EXIT_OPFAIL;
 	bar0_read(&c, EDU_REG_ID, 4, &id);
-	out("open backend=%s device=%s group=%d bar0=%s edu_id=0x%08" PRIx64,
-	    c.be->name, c.bdf, c.group_id, c.bar0_map ? "mmap" : "rw", id);
-	for (int k = 0; k < c.nextra; k++)
-		out("open index=%d device=%s group=%d", k + 1, c.extra[k].bdf,
-		    c.extra[k].group_id);
+	if (is_iommufd(&c)) {
+		char hb[16];
+
+		out("open backend=%s device=%s group=%d bar0=%s edu_id=0x%08" PRIx64
+		    " dev_id=%u ioas=%u hwpt=%s", c.be->name, c.bdf, c.group_id,
+		    c.bar0_map ? "mmap" : "rw", id, c.dev_id, c.ioas[0].id,
+		    hwpt_str(c.attached, c.hwpt, hb, sizeof(hb)));
+		for (int k = 0; k < c.nextra; k++)
+			out("open index=%d device=%s group=%d dev_id=%u hwpt=%s", k + 1,
+			    c.extra[k].bdf, c.extra[k].group_id, c.extra[k].dev_id,
+			    hwpt_str(c.extra[k].attached, c.extra[k].hwpt, hb, sizeof(hb)));
+	} else {
+		out("open backend=%s device=%s group=%d bar0=%s edu_id=0x%08" PRIx64,
+		    c.be->name, c.bdf, c.group_id, c.bar0_map ? "mmap" : "rw", id);
+		for (int k = 0; k < c.nextra; k++)
+			out("open index=%d device=%s group=%d", k + 1, c.extra[k].bdf,
+			    c.extra[k].group_id);
+	}
 
 	for (size_t k = 0; k < nops; k++)
 		run_op(&c, &ops[k]);
@@ -1665,6 +2539,9 @@ int main(int argc, char **argv)
 	for (int k = 0; k < nall; k++)
 		free(all[k]);
 	free(c.maps);
+	for (int k = 0; k < c.nioas; k++)
+		if (k != c.cur_ioas)
+			free(c.ioas[k].maps);
 	free(c.old);
 	return 0;
 }
