@@ -78,11 +78,11 @@ usage_case hwpt-destroy-twice --backend iommufd hwpt-alloc hwpt-destroy hwpt-des
 usage_case try-alone try
 usage_case thp --thp maybe cc
 if "$W" --help | grep -q '^Examples:'; then pass help; else fail help "--help lacks examples"; fi
-out=$(NSFLUSH_EDU_BDF= "$W" --device 0000:ff:1f.7 cc 2>"$tmp/err"); rc=$?
+out=$(NSFLUSH_EDU_BDF='' "$W" --device 0000:ff:1f.7 cc 2>"$tmp/err"); rc=$?
 if [ $rc -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; then pass no-device
 else fail no-device "exit $rc, stderr: $(cat "$tmp/err")"; fi
 # iommufd is accepted: the same op failure (no such device), not a usage error
-out=$(NSFLUSH_EDU_BDF= "$W" --backend iommufd --defer-attach --device 0000:ff:1f.7 \
+out=$(NSFLUSH_EDU_BDF='' "$W" --backend iommufd --defer-attach --device 0000:ff:1f.7 \
 	ioas-alloc ioas 1 hwpt-alloc attach-hwpt copy 0x100000 4K 0 close cc 2>"$tmp/err"); rc=$?
 if [ $rc -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; then pass no-device-iommufd
 else fail no-device-iommufd "exit $rc, stderr: $(cat "$tmp/err")"; fi
