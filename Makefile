@@ -10,7 +10,7 @@ LLVM_STRIP ?= llvm-strip
 CC        ?= cc
 ARCH      := x86
 # Kernels the lab boots and the helper module is built for.
-LAB_KERNELS ?= debian-6.12 debian-6.1
+LAB_KERNELS ?= debian-6.12 debian-6.1 iommufd-6.12
 
 ifeq ($(V),1)
 Q =

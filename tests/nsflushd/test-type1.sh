@@ -62,7 +62,7 @@ check_scenario() {	# KERNEL MODE NAME
 	esac
 }
 
-for k in debian-6.12 debian-6.1; do
+for k in ${NSFLUSH_VM_TEST_KERNELS:-debian-6.12 debian-6.1 iommufd-6.12}; do
 	out=$(vm "$k" -- tests/nsflushd/guest-type1 audit enforce flush 2>&1)
 	rc=$?
 	if [ "$rc" -ne 0 ] || ! echo "$out" | grep -q '^scenario '; then
