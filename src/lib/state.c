@@ -1184,8 +1184,9 @@ void nsf_state_report_json(const struct nsf_state *s, __u32 pid, FILE *out)
 		fprintf(out, "%s\n    {\"domain\": \"0x%llx\", \"pid\": %u, \"comm\": ",
 			first ? "" : ",", U64(d->id), d->vmm->pid);
 		json_str(out, d->vmm->comm, sizeof(d->vmm->comm));
-		fprintf(out, ", \"backend\": \"%s\", \"coherent\": %s, \"groups\": [",
-			backend_name(d->backend), d->coherent ? "true" : "false");
+		fprintf(out, ", \"backend\": \"%s\", \"container\": \"0x%llx\", "
+			"\"coherent\": %s, \"groups\": [",
+			backend_name(d->backend), U64(d->container), d->coherent ? "true" : "false");
 		ngrps = dom_groups(d, &grps);
 		for (size_t j = 0; j < ngrps; j++)
 			fprintf(out, "%s%u", j ? ", " : "", grps[j]);

@@ -73,7 +73,10 @@ bool nsf_state_has_pid(const struct nsf_state *s, __u32 pid);
  *                "unflushed_bytes": N,      sum of "bytes" of ranges with a reason
  *                "lost_events": N },
  *   "vmms":    [ { "pid", "comm", "exited" } ],
- *   "domains": [ { "domain": "0x..", "pid", "comm", "backend": "vfio-type1",
+ *   "domains": [ { "domain": "0x..", "pid", "comm",
+ *                  "backend": "vfio-type1" | "iommufd",
+ *                  "container": "0x..",  the address space it serves: the
+ *                                        type1 container or the iommufd IOAS
  *                  "coherent": bool, "groups": [N], "devices": ["0000:00:01.0"],
  *                  (every group ever attached to it, and their devices)
  *                  "state": "attached" | "detached" | "freed" } ],

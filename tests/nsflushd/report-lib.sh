@@ -1,0 +1,72 @@
+# Sourced by the host-side scenario tests (test-type1.sh, test-iommufd.sh):
+# reads the guest's "scenario NAME mode=MODE ... json=<report>" lines from
+# $out and checks one scenario's report to the byte.
+
+# jq over scenario NAME's report in mode MODE
+report() { echo "$out" | sed -n "s/^scenario $1 mode=$2 .* json=//p" | jq -r "$3" 2>/dev/null; }
+meta() { echo "$out" | grep "^scenario $1 mode=$2 " | field "$3"; }
+# bytes of the ranges matching a jq condition
+bytes_where() { report "$1" "$2" "[.ranges[] | select($3) | .bytes] | add // 0"; }
+
+# check_scenario KERNEL MODE NAME BACKEND MAPPED FILLED UNPINNED
+#   MAPPED   bytes the VMM's map requests put into non-coherent domains
+#   FILLED   bytes the kernel mapped while attaching a domain (type1's probe
+#            pages and replay, iommufd's fill from existing areas)
+#   UNPINNED bytes of those pages unpinned (once per page, however many
+#            domains mapped it)
+# $edu is "GROUP BDF" of the device. MODE is audit, enforce or flush (or a
+# label whose daemon ran in enforce mode, given as ENFORCE_LIKE=1).
+check_scenario() {
+	local k=$1 mode=$2 s=$3 backend=$4 m=$5 a=$6 u=$7 t="$1 $2 $3"
+	local total=$(($5 + $6)) both=$(($5 + $6 + $7)) kind=$2
+
+	if [ -z "$(meta "$s" "$mode" pid)" ]; then fail "$t" "scenario did not run"; return; fi
+	[ "${ENFORCE_LIKE:-0}" = 1 ] && kind=enforce
+	expect_eq "$t: report complete, nothing lost" "true 0" \
+		"$(report "$s" "$mode" '"\(.complete) \(.summary.lost_events)"')"
+	expect_eq "$t: mapped = map requests + attach-time maps" "$total" \
+		"$(report "$s" "$mode" .summary.mapped_bytes)"
+	expect_eq "$t: runs by origin (map, attach)" "$m $a" \
+		"$(bytes_where "$s" "$mode" '.origin == "map" and .point == "map"') $(bytes_where "$s" "$mode" '.origin == "attach" and .point == "map"')"
+	expect_eq "$t: nothing left mapped" 0 "$(report "$s" "$mode" .summary.live_bytes)"
+	expect_eq "$t: non-coherent $backend domains, with the VMM's pid" \
+		"$backend false $(meta "$s" "$mode" pid)" \
+		"$(report "$s" "$mode" '.domains | map("\(.backend) \(.coherent) \(.pid)") | unique | join(",")')"
+	expect_eq "$t: the domains name the edu device's group and PCI address" "$edu" \
+		"$(report "$s" "$mode" '"\([.domains[].groups[]] | unique | join(",")) \([.domains[].devices[]] | unique | join(","))"')"
+	case $kind in
+	audit)
+		expect_eq "$t: audit exit 1" 1 "$(meta "$s" "$mode" rc)"
+		expect_eq "$t: no flush before map, no flush before unpin" "$total $u" \
+			"$(bytes_where "$s" "$mode" '.reason == "no-flush-before-map"') $(bytes_where "$s" "$mode" '.reason == "no-flush-before-unpin"')"
+		expect_eq "$t: unflushed = both, nothing flushed" "$both 0 0" \
+			"$(report "$s" "$mode" '"\(.summary.unflushed_bytes) \(.summary.flushed_bytes)"') $(meta "$s" "$mode" module_flushed)"
+		;;
+	enforce)
+		expect_eq "$t: audit exit 0" 0 "$(meta "$s" "$mode" rc)"
+		expect_eq "$t: 0 unflushed" 0 "$(report "$s" "$mode" .summary.unflushed_bytes)"
+		expect_eq "$t: flushed before map and before unpin, as the module counted" \
+			"$both $both" \
+			"$(report "$s" "$mode" .summary.flushed_bytes) $(meta "$s" "$mode" module_flushed)"
+		;;
+	flush)
+		expect_eq "$t: audit exit 1" 1 "$(meta "$s" "$mode" rc)"
+		expect_eq "$t: every daemon flush reported late" "$both $both" \
+			"$(bytes_where "$s" "$mode" '.reason == "late"') $(report "$s" "$mode" .summary.unflushed_bytes)"
+		expect_eq "$t: the daemon flushed it all, as the module counted" "$both $both" \
+			"$(report "$s" "$mode" .summary.flushed_bytes) $(meta "$s" "$mode" module_flushed)"
+		;;
+	esac
+}
+
+# snoop control on: every scenario's domains coherent, nothing recorded or flushed
+check_coherent() {	# KERNEL MODE BACKEND
+	local t="$1 snoop-control $2" s
+
+	for s in $(echo "$out" | sed -n "s/^scenario \([^ ]*\) mode=$2 .*/\1/p"); do
+		expect_eq "$t $s: audit exit 0, domains coherent $3" "0 $3 true" \
+			"$(meta "$s" "$2" rc) $(report "$s" "$2" '.domains | map("\(.backend) \(.coherent)") | unique | join(",")')"
+		expect_eq "$t $s: nothing mapped non-coherently, unflushed or flushed" "0 0 0 0" \
+			"$(report "$s" "$2" '"\(.summary.mapped_bytes) \(.summary.unflushed_bytes) \(.summary.flushed_bytes)"') $(meta "$s" "$2" module_flushed)"
+	done
+}
