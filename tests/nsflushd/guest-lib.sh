@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the guest-side scenario scripts (guest-type1, guest-iommufd):
 # start/stop nsflushd, run one workload process as a VMM and print its
 # report on one line:

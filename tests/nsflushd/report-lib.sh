@@ -1,10 +1,22 @@
+# shellcheck shell=bash disable=SC2154 # $out: the guest output, set by the sourcing test
 # Sourced by the host-side scenario tests (test-type1.sh, test-iommufd.sh):
 # reads the guest's "scenario NAME mode=MODE ... json=<report>" lines from
 # $out and checks one scenario's report to the byte.
 
+# Splits the scenario lines of $out into one file per report, once per
+# guest run: the reports run to megabytes, too big to grep for every check.
+rdir=$(mktemp -d /tmp/nsflush-reports.XXXXXX)
+trap 'rm -rf "$rdir"' EXIT
+index_reports() {
+	rm -f "$rdir"/*
+	echo "$out" | awk -v d="$rdir" '/^scenario / {
+		split($3, m, "="); f = d "/" m[2] "." $2; i = index($0, " json=")
+		print substr($0, 1, i - 1) > (f ".meta"); close(f ".meta")
+		print substr($0, i + 6) > (f ".json"); close(f ".json") }'
+}
 # jq over scenario NAME's report in mode MODE
-report() { echo "$out" | sed -n "s/^scenario $1 mode=$2 .* json=//p" | jq -r "$3" 2>/dev/null; }
-meta() { echo "$out" | grep "^scenario $1 mode=$2 " | field "$3"; }
+report() { jq -r "$3" "$rdir/$2.$1.json" 2>/dev/null; }
+meta() { field "$3" < "$rdir/$2.$1.meta" 2>/dev/null; }
 # bytes of the ranges matching a jq condition
 bytes_where() { report "$1" "$2" "[.ranges[] | select($3) | .bytes] | add // 0"; }
 
@@ -63,7 +75,7 @@ check_scenario() {
 check_coherent() {	# KERNEL MODE BACKEND
 	local t="$1 snoop-control $2" s
 
-	for s in $(echo "$out" | sed -n "s/^scenario \([^ ]*\) mode=$2 .*/\1/p"); do
+	for s in $(cd "$rdir" && for f in "$2".*.meta; do [ -f "$f" ] && f=${f#"$2".} && echo "${f%.meta}"; done); do
 		expect_eq "$t $s: audit exit 0, domains coherent $3" "0 $3 true" \
 			"$(meta "$s" "$2" rc) $(report "$s" "$2" '.domains | map("\(.backend) \(.coherent)") | unique | join(",")')"
 		expect_eq "$t $s: nothing mapped non-coherently, unflushed or flushed" "0 0 0 0" \

@@ -21,6 +21,7 @@ for k in ${NSFLUSH_VM_TEST_KERNELS:-debian-6.12 debian-6.1 iommufd-6.12}; do
 	if [ "$rc" -ne 0 ] || ! echo "$out" | grep -q '^scenario '; then
 		fail "$k type1 scenarios: guest" "exited $rc"; echo "$out" | tail -n 30; continue
 	fi
+	index_reports
 	edu="$(echo "$out" | grep '^edu ' | field group) $(echo "$out" | grep '^edu ' | field bdf)"
 	for mode in audit enforce flush; do
 		expect_eq "$k $mode: nsflushd ran and stopped cleanly" 0 \
@@ -38,6 +39,7 @@ for k in ${NSFLUSH_VM_TEST_KERNELS:-debian-6.12 debian-6.1 iommufd-6.12}; do
 
 	# Positive control: snoop control on, domains coherent.
 	out=$(vm "$k" --snoop-control -- tests/nsflushd/guest-type1 audit enforce 2>&1)
+	index_reports
 	for mode in audit enforce; do check_coherent "$k" "$mode" vfio-type1; done
 done
 finish
