@@ -25,7 +25,8 @@
 struct iommufd_alloc {
 	__u64 domain;		/* attached at once (automatic domain) ... */
 	__u64 group;		/* ... by this group */
-	__u8 coherent;		/* the device enforces coherency: so will the HWPT */
+	__u8 cc_known;		/* iommufd_hwpt_paging_alloc() was seen: ... */
+	__u8 coherent;		/* ... the device enforces coherency, so will the HWPT */
 };
 
 struct {
@@ -66,6 +67,7 @@ int BPF_PROG(iommufd_hwpt_alloc_entry, void *ictx, void *ioas,
 	     struct iommufd_device___nsf *idev)
 {
 	struct iommufd_alloc a = {
+		.cc_known = 1,
 		.coherent = BPF_CORE_READ(idev, enforce_cache_coherency),
 	};
 	__u32 tid = current_tid();
@@ -102,10 +104,10 @@ int BPF_PROG(iommufd_add_domain_entry, struct io_pagetable___nsf *iopt,
 
 	if (!wanted())
 		return 0;
-	if (a) {
+	if (a && a->domain == key)
+		group = a->group;
+	if (a && a->cc_known) {
 		d.coherent = a->coherent;
-		if (a->domain == key)
-			group = a->group;
 	} else {
 		/* Fallback without the allocation hook: what the vendor's op
 		 * answered; never asked means not coherent. */
@@ -125,11 +127,15 @@ int BPF_PROG(iommufd_add_domain_exit, struct io_pagetable___nsf *iopt,
 {
 	__u32 tid = current_tid();
 	__u64 key = (__u64)domain, ioas = (__u64)iopt;
+	struct iommufd_alloc *a;
 	struct domain_info *d;
 	__u32 one = 1, *n;
 
 	if (bpf_map_delete_elem(&filling, &tid))
 		return 0;
+	a = bpf_map_lookup_elem(&iommufd_allocating, &tid);
+	if (a && !a->cc_known)		/* made by iommufd_attach_handle_exit */
+		bpf_map_delete_elem(&iommufd_allocating, &tid);
 	/* On failure the domain is freed next: iommu_domain_free reports it. */
 	d = bpf_map_lookup_elem(&domains, &key);
 	if (ret || !d || d->coherent)
@@ -311,6 +317,11 @@ int BPF_PROG(iommufd_attach_handle_exit, struct iommu_domain *domain,
 	if (a) {
 		a->domain = key;
 		a->group = (__u64)group;
+	} else if (wanted()) {
+		/* iommufd_hwpt_paging_alloc not hooked: keep the group anyway */
+		struct iommufd_alloc pending = { .domain = key, .group = (__u64)group };
+
+		bpf_map_update_elem(&iommufd_allocating, &tid, &pending, BPF_ANY);
 	}
 	return 0;
 }

@@ -29,7 +29,7 @@ bytes_where() { report "$1" "$2" "[.ranges[] | select($3) | .bytes] | add // 0";
 # $edu is "GROUP BDF" of the device. MODE is audit, enforce or flush (or a
 # label whose daemon ran in enforce mode, given as ENFORCE_LIKE=1).
 check_scenario() {
-	local k=$1 mode=$2 s=$3 backend=$4 m=$5 a=$6 u=$7 t="$1 $2 $3"
+	local mode=$2 s=$3 backend=$4 m=$5 a=$6 u=$7 t="$1 $2 $3"
 	local total=$(($5 + $6)) both=$(($5 + $6 + $7)) kind=$2
 
 	if [ -z "$(meta "$s" "$mode" pid)" ]; then fail "$t" "scenario did not run"; return; fi
