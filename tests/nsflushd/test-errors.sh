@@ -22,7 +22,9 @@ declare -A want=(
 	[daemon-enforce-no-module]="2 needs the helper module"
 	[daemon-flush-no-module]="2 needs the helper module"
 	[daemon-no-btf]="2 no BTF"
-	[daemon-no-vfio]="2 VFIO type1 is not in this kernel"
+	[daemon-no-vfio]="2 neither VFIO type1 nor iommufd is in this kernel"
+	[daemon-skip-unknown-hook]="2 --skip-hook no_such_function: nsflush does not hook that function"
+	[daemon-skip-required-hook]="2 vfio_unpin_pages_remote is skipped (--skip-hook): cannot hook it"
 )
 
 for k in debian-6.12 debian-6.1; do

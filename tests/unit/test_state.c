@@ -661,6 +661,43 @@ static void test_refresh(void)
 	nsf_state_free(s);
 }
 
+/* iommufd: a HWPT joins its IOAS before any device (ATTACH with group 0),
+ * is filled (origin attach), then a group attaches; unpins name the IOAS. */
+static void test_iommufd_hwpt(void)
+{
+	struct nsf_state *s = nsf_state_new(NSF_MODE_AUDIT);
+	struct nsflush_event e = ev(NSFLUSH_EV_ATTACH, DOM1);
+	char *j;
+
+	e.backend = NSFLUSH_BACKEND_IOMMUFD;
+	nsf_state_event(s, &e);
+	e = map_ev(DOM1, 0x100000, PHYS, 2 * MiB, false);
+	e.backend = NSFLUSH_BACKEND_IOMMUFD;
+	e.origin = NSFLUSH_ORIGIN_ATTACH;
+	nsf_state_event(s, &e);
+	j = report(s, 0, 0);
+	CHECK("iommufd: a HWPT with no device lists no group",
+	      strstr(j, "\"backend\": \"iommufd\", \"container\": \"0xffff888003000000\", "
+			"\"coherent\": false, \"groups\": [], \"devices\": [], \"state\": \"attached\"") &&
+	      strstr(j, "\"origin\": \"attach\""), "%s", j);
+	free(j);
+	e = ev(NSFLUSH_EV_ATTACH, DOM1);
+	e.backend = NSFLUSH_BACKEND_IOMMUFD;
+	e.group = 5;
+	nsf_state_event(s, &e);
+	j = report(s, 0, 0);
+	CHECK("iommufd: then its group", strstr(j, "\"groups\": [5]"), "%s", j);
+	free(j);
+	unmap(s, DOM1, 0x100000, 2 * MiB);
+	e = unpin_ev(0, PHYS, 2 * MiB, false);
+	e.pid = PID + 1;	/* another task: found by the IOAS */
+	e.backend = NSFLUSH_BACKEND_IOMMUFD;
+	nsf_state_event(s, &e);
+	expect("iommufd: unpin found by IOAS", s, PID, (struct want){ 2 * MiB, 0, 0, 4 * MiB, 1, 0 });
+	check_reports("iommufd", s);
+	nsf_state_free(s);
+}
+
 int main(void)
 {
 	have_python = system("python3 -c '' > /dev/null 2>&1") == 0;
@@ -676,6 +713,7 @@ int main(void)
 	test_unpin_not_ours();
 	test_two_domains();
 	test_same_phys_two_domains();
+	test_iommufd_hwpt();
 	test_free_unmaps();
 	test_skipped();
 	test_skipped_more();
