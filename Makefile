@@ -113,8 +113,12 @@ check: all static kmods unit
 	$(Q)tests/run
 
 # ---- demo and benchmarks ---------------------------------------------------
+# make demo DEMO_KERNEL=iommufd-6.12 DEMO_BACKEND=iommufd: the same via iommufd
+DEMO_KERNEL  ?= debian-6.12
+DEMO_BACKEND ?= type1
 demo: all static kmods
-	$(Q)tests/vm/run --kernel debian-6.12 -- tests/demo
+	$(Q)tests/vm/run --kernel $(DEMO_KERNEL) -- \
+		env NSFLUSH_DEMO_BACKEND=$(DEMO_BACKEND) tests/demo
 
 bench-flush: $(BUILD)/bench-flush
 	$(Q)$(BUILD)/bench-flush
