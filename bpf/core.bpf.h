@@ -149,6 +149,26 @@ static __always_inline void flush_range(struct nsflush_event *e)
 }
 
 /*
+ * The unpin reference point, every backend: pages about to be unpinned
+ * that were mapped non-coherently. Flushed first in the enforce build.
+ */
+static __always_inline void unpin_point(__u64 container, __u8 backend, __u64 iova,
+					__u64 phys, __u64 bytes)
+{
+	struct nsflush_event e = {};
+
+	fill_common(&e, NSFLUSH_EV_UNPIN);
+	e.container = container;
+	e.backend = backend;
+	e.iova = iova;
+	e.phys = phys;
+	e.bytes = bytes;
+	flush_range(&e);
+	e.done_ns = e.ts_ns;
+	submit(&e);
+}
+
+/*
  * Is @domain a non-coherent domain of ours, or the one this thread is
  * attaching right now? Fills container/backend for the event.
  */
@@ -274,14 +294,19 @@ static __always_inline void group_event(__u32 kind, __u64 domain, struct iommu_g
 	submit(&e);
 }
 
+/* @group leaves @domain: reported if the domain is ours. */
+static __always_inline void group_left(__u64 domain, struct iommu_group *group)
+{
+	struct domain_info *d = bpf_map_lookup_elem(&domains, &domain);
+
+	if (d)
+		group_event(NSFLUSH_EV_DETACH, domain, group, d);
+}
+
 SEC("fentry/iommu_detach_group")
 int BPF_PROG(iommu_detach_group_entry, struct iommu_domain *domain, struct iommu_group *group)
 {
-	__u64 key = (__u64)domain;
-	struct domain_info *d = bpf_map_lookup_elem(&domains, &key);
-
-	if (d)
-		group_event(NSFLUSH_EV_DETACH, key, group, d);
+	group_left((__u64)domain, group);
 	return 0;
 }
 

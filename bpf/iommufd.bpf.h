@@ -238,7 +238,6 @@ struct unpin_walk {
 static long iommufd_unpin_run(__u32 i, void *data)
 {
 	struct unpin_walk *w = data;
-	struct nsflush_event e = {};
 	unsigned long pfn = 0;
 	u32 n = 0;
 	__u64 take;
@@ -253,14 +252,8 @@ static long iommufd_unpin_run(__u32 i, void *data)
 	take = n - w->skip;
 	if (take > w->left)
 		take = w->left;
-	fill_common(&e, NSFLUSH_EV_UNPIN);
-	e.container = w->container;
-	e.backend = NSFLUSH_BACKEND_IOMMUFD;
-	e.phys = (__u64)(pfn + w->skip) << 12;
-	e.bytes = take << 12;
-	flush_range(&e);
-	e.done_ns = e.ts_ns;
-	submit(&e);
+	unpin_point(w->container, NSFLUSH_BACKEND_IOMMUFD, 0, (__u64)(pfn + w->skip) << 12,
+		    take << 12);
 	w->skip = 0;
 	w->left -= take;
 	return w->left ? 0 : 1;
@@ -331,11 +324,7 @@ SEC("fentry/iommu_detach_group_handle")
 int BPF_PROG(iommufd_detach_handle_entry, struct iommu_domain *domain,
 	     struct iommu_group *group)
 {
-	__u64 key = (__u64)domain;
-	struct domain_info *d = bpf_map_lookup_elem(&domains, &key);
-
-	if (d)
-		group_event(NSFLUSH_EV_DETACH, key, group, d);
+	group_left((__u64)domain, group);
 	return 0;
 }
 
@@ -363,9 +352,7 @@ int BPF_PROG(iommufd_replace_handle_exit, struct iommu_group *group,
 	if (!old)
 		return 0;
 	if (!ret && *old != key) {
-		d = bpf_map_lookup_elem(&domains, old);
-		if (d)
-			group_event(NSFLUSH_EV_DETACH, *old, group, d);
+		group_left(*old, group);
 		d = bpf_map_lookup_elem(&domains, &key);
 		if (d)
 			group_event(NSFLUSH_EV_ATTACH, key, group, d);

@@ -173,7 +173,6 @@ SEC("fentry/vfio_unpin_pages_remote")
 int BPF_PROG(type1_unpin_entry, struct vfio_dma *dma, dma_addr_t iova,
 	     unsigned long pfn, long npage)
 {
-	struct nsflush_event e = {};
 	__u32 tid = current_tid();
 	struct container_info *ci;
 	__u64 *container;
@@ -184,14 +183,7 @@ int BPF_PROG(type1_unpin_entry, struct vfio_dma *dma, dma_addr_t iova,
 	ci = bpf_map_lookup_elem(&containers, container);
 	if (!ci || !ci->ever_nc)
 		return 0;
-	fill_common(&e, NSFLUSH_EV_UNPIN);
-	e.container = *container;
-	e.backend = NSFLUSH_BACKEND_TYPE1;
-	e.iova = iova;
-	e.phys = (__u64)pfn << 12;
-	e.bytes = (__u64)npage << 12;
-	flush_range(&e);
-	e.done_ns = e.ts_ns;
-	submit(&e);
+	unpin_point(*container, NSFLUSH_BACKEND_TYPE1, iova, (__u64)pfn << 12,
+		    (__u64)npage << 12);
 	return 0;
 }
