@@ -137,25 +137,69 @@ bool nsf_module_btf_loaded(const char *mod)
 	return access(path, R_OK) == 0;
 }
 
-bool nsf_func_has_btf(const char *func, const char *mod)
-{
-	struct btf *vmlinux, *btf;
-	bool found;
+#define NSF_MAX_MODULE_BTF 8
 
-	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux)
-		return false;
-	btf = vmlinux;
-	if (mod && nsf_module_btf_loaded(mod)) {
-		btf = btf__load_module_btf(mod, vmlinux);
-		if (!btf) {
-			btf__free(vmlinux);
-			return false;
-		}
+struct nsf_kernel_btf {
+	struct btf *vmlinux;
+	int nr_modules;
+	struct {
+		char name[64];
+		struct btf *btf;	/* NULL: the module has no BTF loaded */
+	} modules[NSF_MAX_MODULE_BTF];
+};
+
+struct nsf_kernel_btf *nsf_kernel_btf_open(void)
+{
+	struct nsf_kernel_btf *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return NULL;
+	k->vmlinux = btf__load_vmlinux_btf();
+	if (!k->vmlinux) {
+		free(k);
+		return NULL;
 	}
-	found = btf__find_by_name_kind(btf, func, BTF_KIND_FUNC) > 0;
-	if (btf != vmlinux)
-		btf__free(btf);
-	btf__free(vmlinux);
-	return found;
+	return k;
+}
+
+void nsf_kernel_btf_close(struct nsf_kernel_btf *k)
+{
+	if (!k)
+		return;
+	for (int i = 0; i < k->nr_modules; i++)
+		btf__free(k->modules[i].btf);
+	btf__free(k->vmlinux);
+	free(k);
+}
+
+/* Module @mod's BTF (split on vmlinux), loaded on first use; NULL if none. */
+static struct btf *module_btf(struct nsf_kernel_btf *k, const char *mod)
+{
+	int i;
+
+	for (i = 0; i < k->nr_modules; i++)
+		if (!strcmp(k->modules[i].name, mod))
+			return k->modules[i].btf;
+	if (i == NSF_MAX_MODULE_BTF || strlen(mod) >= sizeof(k->modules[i].name))
+		return NULL;
+	strcpy(k->modules[i].name, mod);
+	k->modules[i].btf = nsf_module_btf_loaded(mod) ? btf__load_module_btf(mod, k->vmlinux) : NULL;
+	k->nr_modules++;
+	return k->modules[i].btf;
+}
+
+bool nsf_kernel_btf_has_func(struct nsf_kernel_btf *k, const char *func, const char *mod)
+{
+	struct btf *btf;
+
+	if (!k)
+		return false;
+	btf = k->vmlinux;
+	/* A module that is built in has no BTF of its own: its functions are in vmlinux. */
+	if (mod && nsf_module_btf_loaded(mod)) {
+		btf = module_btf(k, mod);
+		if (!btf)
+			return false;
+	}
+	return btf__find_by_name_kind(btf, func, BTF_KIND_FUNC) > 0;
 }

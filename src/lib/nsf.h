@@ -43,11 +43,23 @@ int nsf_check_bpf_prereqs(void);
 bool nsf_parse_size(const char *s, uint64_t *out);
 
 /*
- * Is kernel function @func attachable with fentry/fexit? It must have BTF
- * (inlined and static functions the compiler folded away have none) in
- * module @mod, or in vmlinux when @mod is NULL or built in.
+ * The running kernel's BTF, for asking whether a function is attachable
+ * with fentry/fexit. vmlinux and each module's BTF are parsed once: parsing
+ * vmlinux BTF costs hundreds of milliseconds under emulation, and startup
+ * asks about every hook.
  */
-bool nsf_func_has_btf(const char *func, const char *mod);
+struct nsf_kernel_btf;
+
+/* NULL (errno set) when the kernel has no vmlinux BTF. */
+struct nsf_kernel_btf *nsf_kernel_btf_open(void);
+void nsf_kernel_btf_close(struct nsf_kernel_btf *k);
+
+/*
+ * Does @func have BTF (inlined and static functions the compiler folded away
+ * have none) in module @mod, or in vmlinux when @mod is NULL or built in?
+ * False when @k is NULL.
+ */
+bool nsf_kernel_btf_has_func(struct nsf_kernel_btf *k, const char *func, const char *mod);
 
 /* Does module @mod have BTF loaded in the running kernel? */
 bool nsf_module_btf_loaded(const char *mod);

@@ -98,9 +98,9 @@ static const struct family *family_of(const char *prog)
 	return NULL;
 }
 
-static bool family_present(const struct family *f)
+static bool family_present(struct nsf_kernel_btf *kbtf, const struct family *f)
 {
-	return nsf_module_btf_loaded(f->module) || nsf_func_has_btf(f->anchor, NULL);
+	return nsf_module_btf_loaded(f->module) || nsf_kernel_btf_has_func(kbtf, f->anchor, NULL);
 }
 
 static bool skipped(const struct nsf_tracer_opts *o, const char *func)
@@ -144,6 +144,7 @@ static void destroy_skel(struct nsf_tracer *t)
 
 int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 {
+	struct nsf_kernel_btf *kbtf = nsf_kernel_btf_open();
 	struct bpf_program *prog;
 	struct nsf_tracer *t;
 	int err;
@@ -152,16 +153,19 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 	int nr_present = 0;
 
 	for (size_t i = 0; i < NR_FAMILIES; i++) {
-		present[i] = family_present(&families[i]);
+		present[i] = family_present(kbtf, &families[i]);
 		nr_present += present[i];
 	}
 	if (!nr_present) {
 		nsf_err("neither VFIO type1 nor iommufd is in this kernel (modprobe vfio_iommu_type1)");
+		nsf_kernel_btf_close(kbtf);
 		return -ENOENT;
 	}
 	t = calloc(1, sizeof(*t));
-	if (!t)
+	if (!t) {
+		nsf_kernel_btf_close(kbtf);
 		return -ENOMEM;
+	}
 	t->fn = o->fn;
 	t->ctx = o->ctx;
 	t->enforce = o->enforce;
@@ -169,6 +173,7 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 	err = open_skel(t, o->pid);
 	if (err) {
 		nsf_err("cannot open BPF object: %s", strerror(-err));
+		nsf_kernel_btf_close(kbtf);
 		free(t);
 		return err;
 	}
@@ -198,7 +203,7 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 			bpf_program__set_autoload(prog, false);
 			continue;
 		}
-		h->has_btf = nsf_func_has_btf(h->func, f ? f->module : NULL);
+		h->has_btf = nsf_kernel_btf_has_func(kbtf, h->func, f ? f->module : NULL);
 		if (h->has_btf && skipped(o, h->func)) {
 			h->has_btf = false;
 			h->skipped = true;
@@ -225,6 +230,8 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 			goto fail;
 		}
 	}
+	nsf_kernel_btf_close(kbtf);
+	kbtf = NULL;
 
 	err = bpf_object__load(t->obj);
 	if (err) {
@@ -260,6 +267,7 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 	*out = t;
 	return 0;
 fail:
+	nsf_kernel_btf_close(kbtf);
 	nsf_tracer_close(t);
 	return err;
 }
