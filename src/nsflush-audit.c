@@ -185,17 +185,15 @@ int main(int argc, char **argv)
 	if (nsf_tracer_open(&t, &opts) == 0) {
 		n = nsf_tracer_hooks(t, &hooks);
 		for (int i = 0; i < n; i++) {
-			const char *status;
+			/* A backend this kernel lacks is not a missing hook. */
+			bool absent = hooks[i].backend && !nsf_tracer_backend(t, hooks[i].backend);
+			const char *status = absent ? "backend-absent" :
+					     hooks[i].attached ? "attached" :
+					     hooks[i].has_btf ? "attach-failed" : "no-btf";
 
-			if (hooks[i].backend && !nsf_tracer_backend(t, hooks[i].backend))
-				status = "backend-absent";
-			else
-				status = hooks[i].attached ? "attached" :
-					 hooks[i].has_btf ? "attach-failed" : "no-btf";
 			printf("hook %-28s %-36s %s%s\n", hooks[i].prog, hooks[i].func, status,
 			       !hooks[i].attached && hooks[i].optional ? " (optional)" : "");
-			missing += !hooks[i].attached && !hooks[i].optional &&
-				   strcmp(status, "backend-absent");
+			missing += !absent && !hooks[i].attached && !hooks[i].optional;
 		}
 		printf("backend vfio-type1 %s\n",
 		       nsf_tracer_backend(t, "vfio-type1") ? "hooked" : "absent");
