@@ -144,7 +144,7 @@ struct nsf_kernel_btf {
 	int nr_modules;
 	struct {
 		char name[64];
-		struct btf *btf;	/* NULL: the module has no BTF loaded */
+		struct btf *btf;	/* NULL: it failed to load */
 	} modules[NSF_MAX_MODULE_BTF];
 };
 
@@ -172,7 +172,7 @@ void nsf_kernel_btf_close(struct nsf_kernel_btf *k)
 	free(k);
 }
 
-/* Module @mod's BTF (split on vmlinux), loaded on first use; NULL if none. */
+/* Loaded module @mod's BTF (split on vmlinux), parsed on first use; NULL on failure. */
 static struct btf *module_btf(struct nsf_kernel_btf *k, const char *mod)
 {
 	int i;
@@ -183,7 +183,7 @@ static struct btf *module_btf(struct nsf_kernel_btf *k, const char *mod)
 	if (i == NSF_MAX_MODULE_BTF || strlen(mod) >= sizeof(k->modules[i].name))
 		return NULL;
 	strcpy(k->modules[i].name, mod);
-	k->modules[i].btf = nsf_module_btf_loaded(mod) ? btf__load_module_btf(mod, k->vmlinux) : NULL;
+	k->modules[i].btf = btf__load_module_btf(mod, k->vmlinux);
 	k->nr_modules++;
 	return k->modules[i].btf;
 }

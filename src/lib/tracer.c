@@ -146,7 +146,7 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 {
 	struct nsf_kernel_btf *kbtf = nsf_kernel_btf_open();
 	struct bpf_program *prog;
-	struct nsf_tracer *t;
+	struct nsf_tracer *t = NULL;
 	int err;
 
 	bool present[NR_FAMILIES];
@@ -158,13 +158,13 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 	}
 	if (!nr_present) {
 		nsf_err("neither VFIO type1 nor iommufd is in this kernel (modprobe vfio_iommu_type1)");
-		nsf_kernel_btf_close(kbtf);
-		return -ENOENT;
+		err = -ENOENT;
+		goto out;
 	}
 	t = calloc(1, sizeof(*t));
 	if (!t) {
-		nsf_kernel_btf_close(kbtf);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto out;
 	}
 	t->fn = o->fn;
 	t->ctx = o->ctx;
@@ -173,16 +173,14 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 	err = open_skel(t, o->pid);
 	if (err) {
 		nsf_err("cannot open BPF object: %s", strerror(-err));
-		nsf_kernel_btf_close(kbtf);
-		free(t);
-		return err;
+		goto out;
 	}
 	if (o->ringbuf_bytes) {
 		err = bpf_map__set_max_entries(bpf_object__find_map_by_name(t->obj, "events"),
 					       o->ringbuf_bytes);
 		if (err) {
 			nsf_err("invalid ring buffer size %u: %s", o->ringbuf_bytes, strerror(-err));
-			goto fail;
+			goto out;
 		}
 	}
 
@@ -215,7 +213,7 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 				h->skipped ? "is skipped (--skip-hook)" :
 					     "has no BTF here (inlined or renamed)");
 			err = -ENOENT;
-			goto fail;
+			goto out;
 		}
 		bpf_program__set_autoload(prog, false);
 	}
@@ -227,9 +225,10 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 		if (!known) {
 			nsf_err("--skip-hook %s: nsflush does not hook that function", o->skip_funcs[i]);
 			err = -EINVAL;
-			goto fail;
+			goto out;
 		}
 	}
+	/* Probing is done; libbpf parses its own copy to load. */
 	nsf_kernel_btf_close(kbtf);
 	kbtf = NULL;
 
@@ -238,7 +237,7 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 		nsf_err("cannot load BPF programs%s: %s%s",
 			t->enforce ? " (enforce build, needs the nsflush module)" : "",
 			strerror(-err), nsf_verbose ? "" : " (-v for details)");
-		goto fail;
+		goto out;
 	}
 	for (int i = 0; i < t->nr_hooks; i++) {
 		struct nsf_hook_status *h = &t->hooks[i];
@@ -251,7 +250,7 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 			err = -errno;
 			nsf_err("cannot attach %s to %s: %s", h->prog, h->func, strerror(-err));
 			if (!h->optional)
-				goto fail;
+				goto out;
 			continue;
 		}
 		h->attached = true;
@@ -262,13 +261,14 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 	if (!t->rb) {
 		err = -errno;
 		nsf_err("cannot open ring buffer: %s", strerror(-err));
-		goto fail;
+		goto out;
 	}
 	*out = t;
-	return 0;
-fail:
+	t = NULL;
+	err = 0;
+out:
 	nsf_kernel_btf_close(kbtf);
-	nsf_tracer_close(t);
+	nsf_tracer_close(t);	/* a partly opened tracer on failure, else NULL */
 	return err;
 }
 
