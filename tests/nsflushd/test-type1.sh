@@ -16,8 +16,8 @@ declare -A mapped=(
 )
 
 # Guest limits are about 4x the longest run seen on the 2-core lab machine
-# (iommufd-6.12 has no THP, so type1 pins and maps 4 KiB pages: 224 s), so
-# a loaded CI host slows the suite down instead of failing it.
+# (224 s, type1 on an iommufd-6.12 build without THP, pinning 4 KiB pages),
+# so a loaded CI host slows the suite down instead of failing it.
 for k in ${NSFLUSH_VM_TEST_KERNELS:-debian-6.12 debian-6.1 iommufd-6.12}; do
 	out=$(vm "$k" --timeout 900 -- tests/nsflushd/guest-type1 audit enforce flush 2>&1)
 	rc=$?

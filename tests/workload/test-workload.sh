@@ -119,7 +119,7 @@ W=$1 WS=$2 I="$1 --backend iommufd"
 c() { n=$1; shift; echo "@@begin $n"; "$@" 2>&1; echo "@@end $n rc=$?"; }
 c t1-basic  $W cc map 16M 2M dma 0x100000 unmap-all
 c basic     $I cc map 256M 2M dma 0x100000 dma 0x100000 0x300000 unmap-all
-c static    $WS --backend iommufd cc map 4M dma 0x100000 unmap-all	# no THP in this kernel
+c static    $WS --backend iommufd --thp on cc map 4M dma 0x100000 unmap-all
 c partial   $I map 8M 2M try unmap 0x100000 1M try unmap 0x400000 2M try unmap 0x300000 3M \
                try dma 0x300000 0x700000 dma 0x500000 0x700000 unmap 0x100000 8M \
                try unmap 0x100000 8M unmap-all
