@@ -78,10 +78,10 @@ struct {
 	__uint(max_entries, 1 << 22);	/* resized by user space before load */
 } events SEC(".maps");
 
-enum { STAT_LOST, STAT_NR };
+/* enum nsflush_stat */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, STAT_NR);
+	__uint(max_entries, NSFLUSH_STAT_NR);
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
@@ -106,14 +106,37 @@ static __always_inline bool wanted(void)
 	return !target_tgid || current_tgid() == target_tgid;
 }
 
-static __always_inline void count_lost(void)
+static __always_inline void count_stat(__u32 key)
 {
-	__u32 key = STAT_LOST;
 	__u64 *v = bpf_map_lookup_elem(&stats, &key);
 
 	if (v)
 		__sync_fetch_and_add(v, 1);
 }
+
+static __always_inline void count_lost(void)
+{
+	count_stat(NSFLUSH_STAT_LOST);
+}
+
+static __always_inline void count_untracked(void)
+{
+	count_stat(NSFLUSH_STAT_UNTRACKED);
+}
+
+/* bpf_map_update_elem() for state the record depends on: a full map is
+ * counted, never silent. */
+static __always_inline long track(void *map, const void *key, const void *value, __u64 flags)
+{
+	long err = bpf_map_update_elem(map, key, value, flags);
+
+	if (err)
+		count_untracked();
+	return err;
+}
+
+/* iommufd.bpf.h: marks the pages of the area this thread is filling. */
+static __always_inline void iommufd_mapping_noncoherent(void);
 
 static __always_inline void fill_common(struct nsflush_event *e, __u32 kind)
 {
@@ -210,15 +233,18 @@ int BPF_PROG(iommu_map_entry, struct iommu_domain *domain, unsigned long iova,
 	struct nsflush_event e = {};
 	__u32 tid = current_tid();
 
-	if (!wanted() || !noncoherent_domain((__u64)domain, &e))
+	/* A learnt domain is the VMM's, whichever process maps into it. */
+	if (!noncoherent_domain((__u64)domain, &e))
 		return 0;
+	if (e.backend == NSFLUSH_BACKEND_IOMMUFD)
+		iommufd_mapping_noncoherent();
 	fill_common(&e, NSFLUSH_EV_MAP);
 	e.domain = (__u64)domain;
 	e.iova = iova;
 	e.phys = paddr;
 	e.bytes = size;
 	flush_range(&e);
-	bpf_map_update_elem(&pending_map, &tid, &e, BPF_ANY);
+	track(&pending_map, &tid, &e, BPF_ANY);
 	return 0;
 }
 
@@ -248,7 +274,7 @@ static __always_inline int unmapped(void *ctx, struct iommu_domain *domain,
 	struct nsflush_event e = {};
 	__u64 ret = 0;
 
-	if (!wanted() || !noncoherent_domain((__u64)domain, &e))
+	if (!noncoherent_domain((__u64)domain, &e))
 		return 0;
 	bpf_get_func_ret(ctx, &ret);
 	fill_common(&e, NSFLUSH_EV_UNMAP);

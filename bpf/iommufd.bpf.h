@@ -15,8 +15,10 @@
  * The seed's reference points: each run is flushed before it reaches a
  * non-coherent domain (core.bpf.h's iommu_map entry; the domain is learnt
  * here before its fill), and before batch_unpin() of pages ever mapped
- * into a non-coherent domain. That mark is kept per iopt_pages and set
- * where the seed checks its per-IOAS count of non-coherent domains.
+ * into a non-coherent domain. That mark is kept per iopt_pages and set at
+ * the iommu_map of such a mapping (the seed keeps a per-IOAS count of
+ * non-coherent domains instead; a count read outside the IOAS's locks can
+ * miss a domain being added or removed, a mark at the map cannot).
  */
 
 #define IOMMUFD_MAX_RUNS 65536	/* a batch's arrays are capped at 64 KiB */
@@ -36,21 +38,32 @@ struct {
 	__type(value, struct iommufd_alloc);
 } iommufd_allocating SEC(".maps");
 
-/* Non-coherent domains per IOAS (the seed's per-IOAS count). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_DOMAINS);
-	__type(key, __u64);
-	__type(value, __u32);
-} iommufd_ioas_nc SEC(".maps");
-
-/* iopt_pages ever mapped into a non-coherent domain -> the IOAS that did. */
+/* iopt_pages ever mapped into a non-coherent domain -> the IOAS that did
+ * (0: more than one, after IOAS_COPY). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, __u64);
 } iommufd_nc_pages SEC(".maps");
+
+/* Set once iommufd_nc_pages could not take a mark: from then on every
+ * batch_unpin counts as one of pages mapped non-coherently (fail closed). */
+bool iommufd_nc_pages_full = false;
+
+/* The area being filled into domains by this thread, from
+ * iopt_area_fill_domain(s) entry to exit: its iommu_map()s are its pages'. */
+struct iommufd_fill {
+	__u64 pages;		/* struct iopt_pages * */
+	__u64 ioas;		/* struct io_pagetable * */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct iommufd_fill);
+} iommufd_filling_area SEC(".maps");
 
 /* A group's domain before iommu_replace_group_handle(). */
 struct {
@@ -73,7 +86,7 @@ int BPF_PROG(iommufd_hwpt_alloc_entry, void *ictx, void *ioas,
 	__u32 tid = current_tid();
 
 	if (wanted())
-		bpf_map_update_elem(&iommufd_allocating, &tid, &a, BPF_ANY);
+		track(&iommufd_allocating, &tid, &a, BPF_ANY);
 	return 0;
 }
 
@@ -115,21 +128,17 @@ int BPF_PROG(iommufd_add_domain_entry, struct io_pagetable___nsf *iopt,
 
 		d.coherent = cc && *cc;
 	}
-	bpf_map_update_elem(&domains, &key, &d, BPF_ANY);
-	bpf_map_update_elem(&filling, &tid, &key, BPF_ANY);
+	track(&domains, &key, &d, BPF_ANY);
+	track(&filling, &tid, &key, BPF_ANY);
 	group_event(NSFLUSH_EV_ATTACH, key, (struct iommu_group *)group, &d);
 	return 0;
 }
 
 SEC("fexit/iopt_table_add_domain")
-int BPF_PROG(iommufd_add_domain_exit, struct io_pagetable___nsf *iopt,
-	     struct iommu_domain *domain, int ret)
+int BPF_PROG(iommufd_add_domain_exit)
 {
 	__u32 tid = current_tid();
-	__u64 key = (__u64)domain, ioas = (__u64)iopt;
 	struct iommufd_alloc *a;
-	struct domain_info *d;
-	__u32 one = 1, *n;
 
 	if (bpf_map_delete_elem(&filling, &tid))
 		return 0;
@@ -137,81 +146,87 @@ int BPF_PROG(iommufd_add_domain_exit, struct io_pagetable___nsf *iopt,
 	if (a && !a->cc_known)		/* made by iommufd_attach_handle_exit */
 		bpf_map_delete_elem(&iommufd_allocating, &tid);
 	/* On failure the domain is freed next: iommu_domain_free reports it. */
-	d = bpf_map_lookup_elem(&domains, &key);
-	if (ret || !d || d->coherent)
-		return 0;
-	n = bpf_map_lookup_elem(&iommufd_ioas_nc, &ioas);
-	if (n)
-		*n += 1;
-	else
-		bpf_map_update_elem(&iommufd_ioas_nc, &ioas, &one, BPF_ANY);
-	return 0;
-}
-
-/* void iopt_table_remove_domain(struct io_pagetable *, struct iommu_domain *) */
-SEC("fentry/iopt_table_remove_domain")
-int BPF_PROG(iommufd_remove_domain_entry, struct io_pagetable___nsf *iopt,
-	     struct iommu_domain *domain)
-{
-	__u64 key = (__u64)domain, ioas = (__u64)iopt;
-	struct domain_info *d = bpf_map_lookup_elem(&domains, &key);
-	__u32 *n;
-
-	if (!d || d->coherent)
-		return 0;
-	/* the IOAS's domains_rwsem orders adds and removes */
-	n = bpf_map_lookup_elem(&iommufd_ioas_nc, &ioas);
-	if (n && *n)
-		*n -= 1;
-	return 0;
-}
-
-/* void iopt_destroy_table(struct io_pagetable *): the IOAS is gone. */
-SEC("fentry/iopt_destroy_table")
-int BPF_PROG(iommufd_destroy_table_entry, struct io_pagetable___nsf *iopt)
-{
-	__u64 ioas = (__u64)iopt;
-
-	bpf_map_delete_elem(&iommufd_ioas_nc, &ioas);
 	return 0;
 }
 
 /* ---- which pages were mapped non-coherently ---------------------------- */
 
-static __always_inline void mark_pages_nc(struct iopt_pages___nsf *pages, __u64 ioas)
+static __always_inline void iommufd_filling_start(__u64 pages, __u64 ioas)
 {
-	__u64 key = (__u64)pages;
+	struct iommufd_fill f = { .pages = pages, .ioas = ioas };
+	__u32 tid = current_tid();
 
-	if (pages)
-		bpf_map_update_elem(&iommufd_nc_pages, &key, &ioas, BPF_ANY);
+	track(&iommufd_filling_area, &tid, &f, BPF_ANY);
+}
+
+static __always_inline void iommufd_filling_end(void)
+{
+	__u32 tid = current_tid();
+
+	bpf_map_delete_elem(&iommufd_filling_area, &tid);
 }
 
 /* int iopt_area_fill_domains(struct iopt_area *, struct iopt_pages *):
- * a new area goes into every domain of its IOAS. */
+ * a new area goes into every domain of its IOAS (area->pages is set only
+ * once that worked). */
 SEC("fentry/iopt_area_fill_domains")
 int BPF_PROG(iommufd_fill_domains_entry, struct iopt_area___nsf *area,
 	     struct iopt_pages___nsf *pages)
 {
-	__u64 ioas = (__u64)BPF_CORE_READ(area, iopt);
-	__u32 *n = bpf_map_lookup_elem(&iommufd_ioas_nc, &ioas);
+	iommufd_filling_start((__u64)pages, (__u64)BPF_CORE_READ(area, iopt));
+	return 0;
+}
 
-	if (n && *n)
-		mark_pages_nc(pages, ioas);
+SEC("fexit/iopt_area_fill_domains")
+int BPF_PROG(iommufd_fill_domains_exit)
+{
+	iommufd_filling_end();
 	return 0;
 }
 
 /* int iopt_area_fill_domain(struct iopt_area *, struct iommu_domain *):
  * an existing area goes into a new domain. */
 SEC("fentry/iopt_area_fill_domain")
-int BPF_PROG(iommufd_fill_domain_entry, struct iopt_area___nsf *area,
-	     struct iommu_domain *domain)
+int BPF_PROG(iommufd_fill_domain_entry, struct iopt_area___nsf *area)
 {
-	__u64 key = (__u64)domain;
-	struct domain_info *d = bpf_map_lookup_elem(&domains, &key);
-
-	if (d && !d->coherent)
-		mark_pages_nc(BPF_CORE_READ(area, pages), (__u64)BPF_CORE_READ(area, iopt));
+	iommufd_filling_start((__u64)BPF_CORE_READ(area, pages),
+			      (__u64)BPF_CORE_READ(area, iopt));
 	return 0;
+}
+
+SEC("fexit/iopt_area_fill_domain")
+int BPF_PROG(iommufd_fill_domain_exit)
+{
+	iommufd_filling_end();
+	return 0;
+}
+
+/*
+ * Called by core.bpf.h's iommu_map entry for a mapping into a non-coherent
+ * iommufd domain: the pages of the area being filled are marked, so their
+ * unpin is a reference point. IOAS_COPY shares iopt_pages between IOASes:
+ * a second IOAS makes the mark's IOAS 0, and user space goes by the pid.
+ */
+static __always_inline void iommufd_mapping_noncoherent(void)
+{
+	__u32 tid = current_tid();
+	struct iommufd_fill *f = bpf_map_lookup_elem(&iommufd_filling_area, &tid);
+	__u64 ioas, *old;
+
+	if (!f || !f->pages)
+		return;
+	ioas = f->ioas;
+	old = bpf_map_lookup_elem(&iommufd_nc_pages, &f->pages);
+	if (old) {
+		if (*old != ioas)
+			*old = 0;
+		return;
+	}
+	if (bpf_map_update_elem(&iommufd_nc_pages, &f->pages, &ioas, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&iommufd_nc_pages, &f->pages)) {
+		iommufd_nc_pages_full = true;
+		count_untracked();
+	}
 }
 
 /* void iopt_release_pages(struct kref *): the last area let go of them. */
@@ -273,9 +288,9 @@ int BPF_PROG(iommufd_batch_unpin_entry, struct pfn_batch___nsf *batch,
 	};
 	__u32 runs;
 
-	if (!ioas || !npages)
+	if ((!ioas && !iommufd_nc_pages_full) || !npages)
 		return 0;
-	w.container = *ioas;
+	w.container = ioas ? *ioas : 0;
 	w.pfns = BPF_CORE_READ(batch, pfns);
 	w.npfns = BPF_CORE_READ(batch, npfns);
 	runs = BPF_CORE_READ(batch, end);
@@ -314,7 +329,7 @@ int BPF_PROG(iommufd_attach_handle_exit, struct iommu_domain *domain,
 		/* iommufd_hwpt_paging_alloc not hooked: keep the group anyway */
 		struct iommufd_alloc pending = { .domain = key, .group = (__u64)group };
 
-		bpf_map_update_elem(&iommufd_allocating, &tid, &pending, BPF_ANY);
+		track(&iommufd_allocating, &tid, &pending, BPF_ANY);
 	}
 	return 0;
 }
@@ -336,7 +351,7 @@ int BPF_PROG(iommufd_replace_handle_entry, struct iommu_group *group)
 	__u64 old = (__u64)BPF_CORE_READ(group, domain);
 	__u32 tid = current_tid();
 
-	bpf_map_update_elem(&iommufd_replacing, &tid, &old, BPF_ANY);
+	track(&iommufd_replacing, &tid, &old, BPF_ANY);
 	return 0;
 }
 

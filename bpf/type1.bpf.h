@@ -79,7 +79,7 @@ static __always_inline void type1_sync(struct vfio_iommu *iommu, __u64 group)
 
 		if (known)
 			d.pid = known->pid;	/* the VMM that made it */
-		bpf_map_update_elem(&domains, &domain, &d, BPF_ANY);
+		track(&domains, &domain, &d, BPF_ANY);
 		if (group && type1_domain_has_group(vd, group))
 			group_event(NSFLUSH_EV_ATTACH, domain, (struct iommu_group *)group, &d);
 		if (!d.coherent) {
@@ -88,7 +88,7 @@ static __always_inline void type1_sync(struct vfio_iommu *iommu, __u64 group)
 		}
 		pos = BPF_CORE_READ(pos, next);
 	}
-	bpf_map_update_elem(&containers, &container, &ci, BPF_ANY);
+	track(&containers, &container, &ci, BPF_ANY);
 }
 
 /* int vfio_iommu_type1_attach_group(void *iommu_data,
@@ -104,7 +104,7 @@ int BPF_PROG(type1_attach_entry, struct vfio_iommu *iommu, struct iommu_group *g
 	__u32 tid = current_tid();
 
 	if (wanted())
-		bpf_map_update_elem(&attaching, &tid, &a, BPF_ANY);
+		track(&attaching, &tid, &a, BPF_ANY);
 	return 0;
 }
 
@@ -151,7 +151,7 @@ int BPF_PROG(type1_unmap_unpin_entry, struct vfio_iommu *iommu)
 	__u64 container = (__u64)iommu;
 	__u32 tid = current_tid();
 
-	bpf_map_update_elem(&unpinning, &tid, &container, BPF_ANY);
+	track(&unpinning, &tid, &container, BPF_ANY);
 	return 0;
 }
 
@@ -178,7 +178,7 @@ int BPF_PROG(type1_unpin_entry, struct vfio_dma *dma, dma_addr_t iova,
 	__u64 *container;
 
 	container = bpf_map_lookup_elem(&unpinning, &tid);
-	if (!container || npage <= 0 || !wanted())
+	if (!container || npage <= 0)
 		return 0;
 	ci = bpf_map_lookup_elem(&containers, container);
 	if (!ci || !ci->ever_nc)

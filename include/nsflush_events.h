@@ -50,6 +50,16 @@ enum nsflush_flush_state {
 	NSFLUSH_FLUSH_DONE = 1,		/* kfunc ran: flush_ret, flushed/skipped */
 };
 
+/* Counters of the BPF side's stats array, by index. Either one means the
+ * record may be missing something: user space reports their sum as lost
+ * events and the audit as incomplete. */
+enum nsflush_stat {
+	NSFLUSH_STAT_LOST = 0,		/* an event the ring buffer had no room for */
+	NSFLUSH_STAT_UNTRACKED = 1,	/* a tracking map was full: a domain,
+					 * mapping or unpin may be unrecorded */
+	NSFLUSH_STAT_NR
+};
+
 struct nsflush_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns() at the reference point */
 	__u64 done_ns;		/* MAP: when the mapping went live (iommu_map

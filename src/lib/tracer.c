@@ -295,13 +295,17 @@ int nsf_tracer_poll(struct nsf_tracer *t, int timeout_ms)
 	return n == -EINTR ? 0 : n;
 }
 
+/* Every enum nsflush_stat counter: each means the record may miss something. */
 __u64 nsf_tracer_lost(const struct nsf_tracer *t)
 {
-	__u32 key = 0;	/* STAT_LOST */
 	__u64 lost = 0;
 
-	if (t->stats_fd >= 0)
-		bpf_map_lookup_elem(t->stats_fd, &key, &lost);
+	for (__u32 key = 0; key < NSFLUSH_STAT_NR && t->stats_fd >= 0; key++) {
+		__u64 v = 0;
+
+		if (!bpf_map_lookup_elem(t->stats_fd, &key, &v))
+			lost += v;
+	}
 	return lost;
 }
 
