@@ -109,7 +109,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(wildcard tests/unit/*.h) | $(BUIL
 
 unit: $(LIB_OBJS) $(UNIT_BINS)
 
-check: all static kmods unit
+# Helpers the VM tests run in the guest.
+TEST_TOOLS := $(BUILD)/tests/fill-bpf-map
+$(BUILD)/tests/fill-bpf-map: tests/nsflushd/fill-bpf-map.c | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIBBPF_LIBS) -o $@
+
+check: all static kmods unit $(TEST_TOOLS)
 	$(Q)tests/run
 
 # ---- demo and benchmarks ---------------------------------------------------
