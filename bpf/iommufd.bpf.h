@@ -47,8 +47,9 @@ struct {
 	__type(value, __u64);
 } iommufd_nc_pages SEC(".maps");
 
-/* Set once iommufd_nc_pages could not take a mark: from then on every
- * batch_unpin counts as one of pages mapped non-coherently (fail closed). */
+/* Set once a mark could not be taken (iommufd_nc_pages or
+ * iommufd_filling_area full): from then on every batch_unpin counts as one
+ * of pages mapped non-coherently (fail closed). */
 bool iommufd_nc_pages_full = false;
 
 /* The area being filled into domains by this thread, from
@@ -156,7 +157,9 @@ static __always_inline void iommufd_filling_start(__u64 pages, __u64 ioas)
 	struct iommufd_fill f = { .pages = pages, .ioas = ioas };
 	__u32 tid = current_tid();
 
-	track(&iommufd_filling_area, &tid, &f, BPF_ANY);
+	/* No room to say whose maps these are: their marks would be missed. */
+	if (track(&iommufd_filling_area, &tid, &f, BPF_ANY))
+		iommufd_nc_pages_full = true;
 }
 
 static __always_inline void iommufd_filling_end(void)

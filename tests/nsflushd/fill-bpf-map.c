@@ -3,7 +3,8 @@
  * fill-bpf-map NAME - fill the loaded hash map NAME (as the kernel lists
  * it, at most 15 characters) with keys no real entry has, until it is
  * full, so tests can see what nsflushd does when a tracking map has no room.
- * Keys are 1, 2, 3, ... (never a kernel pointer); values are zero.
+ * Keys are 2^30, 2^30 + 1, ...: above any pid (PID_MAX_LIMIT is 2^22) and
+ * below any kernel pointer, so no real entry has one; values are zero.
  * Prints "filled NAME: N added, M max" and exits 0 once the map is full;
  * 1 with one line on any error.
  *
@@ -62,7 +63,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < info.max_entries; i++) {
-		__u64 key = i + 1;
+		__u64 key = (1ULL << 30) + i;
 
 		memcpy(keys + (size_t)i * info.key_size, &key, info.key_size);
 	}

@@ -5,8 +5,8 @@
 # copy, two IOAS, close), in audit, enforce and flush mode, each report
 # checked to the byte and against the helper module's flushed_bytes; the
 # hwpt-alloc fallback (vendor coherency answer) in enforce mode; a required
-# hook missing stops nsflushd with one line; enforce with the map of
-# non-coherently mapped iopt_pages full (fails closed); then snoop control on:
+# hook missing stops nsflushd with one line; enforce with a map the marks
+# of non-coherently mapped iopt_pages need full (fails closed); then snoop control on:
 # coherent, nothing recorded or flushed.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/report-lib.sh"
@@ -41,7 +41,7 @@ declare -A ncontainers=([copy]=2 [two_ioas]=2)
 # and 100 s), so a loaded CI host slows the suite instead of failing it.
 flush_subset="map256 piecewise fill hwpt copy"
 out=$(vm "$k" --timeout 1500 -- sh -c "tests/nsflushd/guest-iommufd audit enforce
-	NSFLUSH_SCENARIOS='$flush_subset' tests/nsflushd/guest-iommufd flush fallback full" 2>&1)
+	NSFLUSH_SCENARIOS='$flush_subset' tests/nsflushd/guest-iommufd flush fallback full full_fill" 2>&1)
 rc=$?
 if [ "$rc" -ne 0 ] || ! echo "$out" | grep -q '^scenario '; then
 	fail "$k iommufd scenarios: guest" "exited $rc"; echo "$out" | tail -n 30; finish
@@ -80,22 +80,28 @@ for s in map256 fill hwpt; do
 	ENFORCE_LIKE=1 check_scenario "$k" fallback "$s" iommufd ${expect[$s]}
 done
 
-# The map of iopt_pages mapped non-coherently full before the first map:
-# the marks are counted as lost (audit incomplete, exit 3) and every
-# batch_unpin is flushed, so enforce still leaves nothing unflushed.
-expect_eq "$k full: the mark map was filled before the scenarios" "65536 max" \
-	"$(echo "$out" | sed -n 's/^full: filled iommufd_nc_page: [0-9]* added, \([0-9]*\) max$/\1 max/p')"
-for s in map256 fill copy; do
-	read -r m a u <<<"${expect[$s]}"
-	t="$k full $s"
-	if [ -z "$(meta "$s" full pid)" ]; then fail "$t" "scenario did not run"; continue; fi
-	expect_eq "$t: audit exit 3 (incomplete), the lost marks counted" "3 false yes" \
-		"$(meta "$s" full rc) $(report "$s" full '"\(.complete) \(if .summary.lost_events > 0 then "yes" else "no" end)"')"
-	expect_eq "$t: mapped, 0 unflushed" "$((m + a)) 0" \
-		"$(report "$s" full '"\(.summary.mapped_bytes) \(.summary.unflushed_bytes)"')"
-	expect_eq "$t: flushed before map and before unpin, as the module counted" \
-		"$((m + a + u)) $((m + a + u))" \
-		"$(report "$s" full .summary.flushed_bytes) $(meta "$s" full module_flushed)"
+# A map the marks need, full before the first map (full: the map of
+# iopt_pages mapped non-coherently; full_fill: the per-thread map of areas
+# being filled): the marks are counted as lost (audit incomplete, exit 3)
+# and every batch_unpin is flushed, so enforce still leaves nothing unflushed.
+declare -A full_map=([full]="iommufd_nc_page 65536" [full_fill]="iommufd_filling 4096")
+declare -A full_scenarios=([full]="map256 fill copy" [full_fill]="map256 fill")
+for mode in full full_fill; do
+	read -r name max <<<"${full_map[$mode]}"
+	expect_eq "$k $mode: $name was filled before the scenarios" "$max max" \
+		"$(echo "$out" | sed -n "s/^$mode: filled $name: [0-9]* added, \([0-9]*\) max$/\1 max/p")"
+	for s in ${full_scenarios[$mode]}; do
+		read -r m a u <<<"${expect[$s]}"
+		t="$k $mode $s"
+		if [ -z "$(meta "$s" "$mode" pid)" ]; then fail "$t" "scenario did not run"; continue; fi
+		expect_eq "$t: audit exit 3 (incomplete), the lost marks counted" "3 false yes" \
+			"$(meta "$s" "$mode" rc) $(report "$s" "$mode" '"\(.complete) \(if .summary.lost_events > 0 then "yes" else "no" end)"')"
+		expect_eq "$t: mapped, 0 unflushed" "$((m + a)) 0" \
+			"$(report "$s" "$mode" '"\(.summary.mapped_bytes) \(.summary.unflushed_bytes)"')"
+		expect_eq "$t: flushed before map and before unpin, as the module counted" \
+			"$((m + a + u)) $((m + a + u))" \
+			"$(report "$s" "$mode" .summary.flushed_bytes) $(meta "$s" "$mode" module_flushed)"
+	done
 done
 
 # Positive control: snoop control on, every HWPT coherent, with and without
