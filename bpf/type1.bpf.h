@@ -23,6 +23,11 @@ struct {
 	__type(value, struct container_info);
 } containers SEC(".maps");
 
+/* Set once a container or an unpinning thread could not be tracked: from
+ * then on every type1 unpin counts as one of pages mapped non-coherently
+ * (fail closed). */
+bool type1_untracked = false;
+
 /* The container whose mappings this thread is unmapping and unpinning. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -88,7 +93,8 @@ static __always_inline void type1_sync(struct vfio_iommu *iommu, __u64 group)
 		}
 		pos = BPF_CORE_READ(pos, next);
 	}
-	track(&containers, &container, &ci, BPF_ANY);
+	if (track(&containers, &container, &ci, BPF_ANY))
+		type1_untracked = true;
 }
 
 /* int vfio_iommu_type1_attach_group(void *iommu_data,
@@ -151,7 +157,8 @@ int BPF_PROG(type1_unmap_unpin_entry, struct vfio_iommu *iommu)
 	__u64 container = (__u64)iommu;
 	__u32 tid = current_tid();
 
-	track(&unpinning, &tid, &container, BPF_ANY);
+	if (track(&unpinning, &tid, &container, BPF_ANY))
+		type1_untracked = true;
 	return 0;
 }
 
@@ -177,13 +184,15 @@ int BPF_PROG(type1_unpin_entry, struct vfio_dma *dma, dma_addr_t iova,
 	struct container_info *ci;
 	__u64 *container;
 
+	if (npage <= 0)
+		return 0;
 	container = bpf_map_lookup_elem(&unpinning, &tid);
-	if (!container || npage <= 0)
+	ci = container ? bpf_map_lookup_elem(&containers, container) : NULL;
+	/* An unknown container is one from before nsflushd started, unless
+	 * something could not be tracked. */
+	if (ci ? !ci->ever_nc : !type1_untracked)
 		return 0;
-	ci = bpf_map_lookup_elem(&containers, container);
-	if (!ci || !ci->ever_nc)
-		return 0;
-	unpin_point(*container, NSFLUSH_BACKEND_TYPE1, iova, (__u64)pfn << 12,
-		    (__u64)npage << 12);
+	unpin_point(container ? *container : 0, NSFLUSH_BACKEND_TYPE1, iova,
+		    (__u64)pfn << 12, (__u64)npage << 12);
 	return 0;
 }

@@ -71,6 +71,29 @@ check_scenario() {
 	esac
 }
 
+# check_fail_closed KERNEL MODE NAME MAPPED UNPINNED: enforce with a map
+# the record needs filled up first (MODE labels that run): the report says
+# what it could not track (audit incomplete, exit 3), and every byte is
+# still flushed before map and before unpin.
+check_fail_closed() {
+	local t="$1 $2 $3" mode=$2 s=$3 m=$4 u=$5
+
+	if [ -z "$(meta "$s" "$mode" pid)" ]; then fail "$t" "scenario did not run"; return; fi
+	expect_eq "$t: audit exit 3 (incomplete), what was not tracked counted" "3 false yes" \
+		"$(meta "$s" "$mode" rc) $(report "$s" "$mode" '"\(.complete) \(if .summary.lost_events > 0 then "yes" else "no" end)"')"
+	expect_eq "$t: mapped, 0 unflushed" "$m 0" \
+		"$(report "$s" "$mode" '"\(.summary.mapped_bytes) \(.summary.unflushed_bytes)"')"
+	expect_eq "$t: flushed before map and before unpin, as the module counted" \
+		"$((m + u)) $((m + u))" \
+		"$(report "$s" "$mode" .summary.flushed_bytes) $(meta "$s" "$mode" module_flushed)"
+}
+
+# check_filled KERNEL MODE NAME MAX: the guest's fill-bpf-map line for MODE
+check_filled() {
+	expect_eq "$1 $2: $3 was filled before the scenarios" "$4 max" \
+		"$(echo "$out" | sed -n "s/^$2: filled $3: [0-9]* added, \\([0-9]*\\) max$/\\1 max/p")"
+}
+
 # snoop control on: every scenario's domains coherent, nothing recorded or flushed
 check_coherent() {	# KERNEL MODE BACKEND
 	local t="$1 snoop-control $2" s

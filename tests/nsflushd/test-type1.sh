@@ -2,7 +2,8 @@
 # VFIO type1 end to end, with the workload client as the VMM, on each lab
 # kernel (iommufd-6.12 has type1 built in): in audit, enforce and flush
 # mode, every scenario's report is checked to the byte, and in enforce/flush
-# mode against the helper module's own flushed_bytes counter. Then the
+# mode against the helper module's own flushed_bytes counter; on debian-6.12
+# also enforce with the containers map full (fails closed). Then the
 # snoop-control positive control: coherent domains, nothing recorded,
 # nothing flushed.
 . "$(dirname "$0")/../lib.sh"
@@ -19,7 +20,9 @@ declare -A mapped=(
 # (224 s, type1 on an iommufd-6.12 build without THP, pinning 4 KiB pages),
 # so a loaded CI host slows the suite down instead of failing it.
 for k in ${NSFLUSH_VM_TEST_KERNELS:-debian-6.12 debian-6.1 iommufd-6.12}; do
-	out=$(vm "$k" --timeout 900 -- tests/nsflushd/guest-type1 audit enforce flush 2>&1)
+	# debian-6.12 also runs enforce with the containers map full (fail closed)
+	full=; [ "$k" = debian-6.12 ] && full=full
+	out=$(vm "$k" --timeout 900 -- tests/nsflushd/guest-type1 audit enforce flush $full 2>&1)
 	rc=$?
 	if [ "$rc" -ne 0 ] || ! echo "$out" | grep -q '^scenario '; then
 		fail "$k type1 scenarios: guest" "exited $rc"; echo "$out" | tail -n 30; continue
@@ -39,6 +42,12 @@ for k in ${NSFLUSH_VM_TEST_KERNELS:-debian-6.12 debian-6.1 iommufd-6.12}; do
 	done
 	expect_eq "$k: edu DMA through a mapped IOVA round-trips in all three modes" 3 \
 		"$(echo "$out" | grep -c '^wl dma: dma iova=0x100000 .* ok$')"
+	if [ -n "$full" ]; then
+		check_filled "$k" full containers 4096
+		for s in map256 exit; do
+			check_fail_closed "$k" full "$s" $((mapped[$s] + probe)) "${mapped[$s]}"
+		done
+	fi
 
 	# Positive control: snoop control on, domains coherent.
 	out=$(vm "$k" --snoop-control --timeout 600 -- tests/nsflushd/guest-type1 audit enforce 2>&1)
