@@ -50,7 +50,7 @@ struct {
 /* Set once a mark could not be taken (iommufd_nc_pages or
  * iommufd_filling_area full): from then on every batch_unpin counts as one
  * of pages mapped non-coherently (fail closed). */
-bool iommufd_nc_pages_full = false;
+bool iommufd_untracked = false;
 
 /* The area being filled into domains by this thread, from
  * iopt_area_fill_domain(s) entry to exit: its iommu_map()s are its pages'. */
@@ -159,7 +159,7 @@ static __always_inline void iommufd_filling_start(__u64 pages, __u64 ioas)
 
 	/* No room to say whose maps these are: their marks would be missed. */
 	if (track(&iommufd_filling_area, &tid, &f, BPF_ANY))
-		iommufd_nc_pages_full = true;
+		iommufd_untracked = true;
 }
 
 static __always_inline void iommufd_filling_end(void)
@@ -227,7 +227,7 @@ static __always_inline void iommufd_mapping_noncoherent(void)
 	}
 	if (bpf_map_update_elem(&iommufd_nc_pages, &f->pages, &ioas, BPF_NOEXIST) &&
 	    !bpf_map_lookup_elem(&iommufd_nc_pages, &f->pages)) {
-		iommufd_nc_pages_full = true;
+		iommufd_untracked = true;
 		count_untracked();
 	}
 }
@@ -291,7 +291,7 @@ int BPF_PROG(iommufd_batch_unpin_entry, struct pfn_batch___nsf *batch,
 	};
 	__u32 runs;
 
-	if ((!ioas && !iommufd_nc_pages_full) || !npages)
+	if ((!ioas && !iommufd_untracked) || !npages)
 		return 0;
 	w.container = ioas ? *ioas : 0;
 	w.pfns = BPF_CORE_READ(batch, pfns);
