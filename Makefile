@@ -30,8 +30,8 @@ CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -MMD -Iinclude -Isrc -I$(BUILD) $(
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	      -Ivmlinux/$(ARCH) -Iinclude
 
-# nsflush_enforce is bpf/nsflush.bpf.c built with NSFLUSH_ENFORCE: the
-# same hooks calling the helper module's kfunc.
+# nsflush_enforce.bpf.c is nsflush.bpf.c with NSFLUSH_ENFORCE: the same
+# hooks calling the helper module's kfunc.
 BPF_OBJS  := nsflush nsflush_enforce flush
 SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_OBJS))
 LIB_SRCS  := $(wildcard src/lib/*.c)
@@ -45,14 +45,9 @@ all: $(addprefix $(BUILD)/,$(TOOLS) $(WORKLOAD))
 # The guest of the lab runs these too; static so they need nothing there.
 static: $(addprefix $(BUILD)/static/,$(TOOLS) $(WORKLOAD))
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard include/*.h bpf/*.h) | $(BUILD)/bpf
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard include/*.h bpf/*.h bpf/*.bpf.c) | $(BUILD)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-	$(Q)$(LLVM_STRIP) -g $@
-
-$(BUILD)/bpf/nsflush_enforce.bpf.o: bpf/nsflush.bpf.c $(wildcard include/*.h bpf/*.h) | $(BUILD)/bpf
-	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -DNSFLUSH_ENFORCE -c $< -o $@
 	$(Q)$(LLVM_STRIP) -g $@
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o

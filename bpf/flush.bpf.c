@@ -11,9 +11,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-extern int nsflush_flush_phys(__u64 phys, __u64 len,
-			      struct nsflush_flush_result *res) __ksym;
-
 SEC("syscall")
 int flush_phys(struct nsflush_flush_args *args)
 {

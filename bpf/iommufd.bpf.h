@@ -20,6 +20,11 @@
  * non-coherent domains instead; a count read outside the IOAS's locks can
  * miss a domain being added or removed, a mark at the map cannot).
  */
+#ifndef NSFLUSH_IOMMUFD_BPF_H
+#define NSFLUSH_IOMMUFD_BPF_H
+
+#include "shared.bpf.h"
+#include "iommufd_types.h"
 
 #define IOMMUFD_MAX_RUNS 65536	/* a batch's arrays are capped at 64 KiB */
 
@@ -46,11 +51,6 @@ struct {
 	__type(key, __u64);
 	__type(value, __u64);
 } iommufd_nc_pages SEC(".maps");
-
-/* Set once a mark could not be taken (iommufd_nc_pages or
- * iommufd_filling_area full): from then on every batch_unpin counts as one
- * of pages mapped non-coherently (fail closed). */
-bool iommufd_untracked = false;
 
 /* The area being filled into domains by this thread, from
  * iopt_area_fill_domain(s) entry to exit: its iommu_map()s are its pages'. */
@@ -159,7 +159,7 @@ static __always_inline void iommufd_filling_start(__u64 pages, __u64 ioas)
 
 	/* No room to say whose maps these are: their marks would be missed. */
 	if (track(&iommufd_filling_area, &tid, &f, BPF_ANY))
-		iommufd_untracked = true;
+		fail_closed(NSFLUSH_BACKEND_IOMMUFD);
 }
 
 static __always_inline void iommufd_filling_end(void)
@@ -227,7 +227,7 @@ static __always_inline void iommufd_mapping_noncoherent(void)
 	}
 	if (bpf_map_update_elem(&iommufd_nc_pages, &f->pages, &ioas, BPF_NOEXIST) &&
 	    !bpf_map_lookup_elem(&iommufd_nc_pages, &f->pages)) {
-		iommufd_untracked = true;
+		fail_closed(NSFLUSH_BACKEND_IOMMUFD);
 		count_untracked();
 	}
 }
@@ -291,7 +291,7 @@ int BPF_PROG(iommufd_batch_unpin_entry, struct pfn_batch___nsf *batch,
 	};
 	__u32 runs;
 
-	if ((!ioas && !iommufd_untracked) || !npages)
+	if ((!ioas && !failed_closed(NSFLUSH_BACKEND_IOMMUFD)) || !npages)
 		return 0;
 	w.container = ioas ? *ioas : 0;
 	w.pfns = BPF_CORE_READ(batch, pfns);
@@ -378,3 +378,5 @@ int BPF_PROG(iommufd_replace_handle_exit, struct iommu_group *group,
 	bpf_map_delete_elem(&iommufd_replacing, &tid);
 	return 0;
 }
+
+#endif /* NSFLUSH_IOMMUFD_BPF_H */

@@ -7,6 +7,11 @@
  * before it returns, which is why core.bpf.h tracks the pending domain.
  * Unpins go through vfio_unpin_pages_remote() under vfio_unmap_unpin().
  */
+#ifndef NSFLUSH_TYPE1_BPF_H
+#define NSFLUSH_TYPE1_BPF_H
+
+#include "shared.bpf.h"
+#include "vfio_types.h"
 
 #define TYPE1_MAX_DOMAINS 8	/* per container: one per (ops, coherency) */
 #define TYPE1_MAX_GROUPS 16	/* per domain, walked to find the new one */
@@ -22,11 +27,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct container_info);
 } containers SEC(".maps");
-
-/* Set once a container or an unpinning thread could not be tracked: from
- * then on every type1 unpin counts as one of pages mapped non-coherently
- * (fail closed). */
-bool type1_untracked = false;
 
 /* The container whose mappings this thread is unmapping and unpinning. */
 struct {
@@ -94,7 +94,7 @@ static __always_inline void type1_sync(struct vfio_iommu *iommu, __u64 group)
 		pos = BPF_CORE_READ(pos, next);
 	}
 	if (track(&containers, &container, &ci, BPF_ANY))
-		type1_untracked = true;
+		fail_closed(NSFLUSH_BACKEND_TYPE1);
 }
 
 /* int vfio_iommu_type1_attach_group(void *iommu_data,
@@ -158,7 +158,7 @@ int BPF_PROG(type1_unmap_unpin_entry, struct vfio_iommu *iommu)
 	__u32 tid = current_tid();
 
 	if (track(&unpinning, &tid, &container, BPF_ANY))
-		type1_untracked = true;
+		fail_closed(NSFLUSH_BACKEND_TYPE1);
 	return 0;
 }
 
@@ -190,9 +190,11 @@ int BPF_PROG(type1_unpin_entry, struct vfio_dma *dma, dma_addr_t iova,
 	ci = container ? bpf_map_lookup_elem(&containers, container) : NULL;
 	/* An unknown container is one from before nsflushd started, unless
 	 * something could not be tracked. */
-	if (ci ? !ci->ever_nc : !type1_untracked)
+	if (ci ? !ci->ever_nc : !failed_closed(NSFLUSH_BACKEND_TYPE1))
 		return 0;
 	unpin_point(container ? *container : 0, NSFLUSH_BACKEND_TYPE1, iova,
 		    (__u64)pfn << 12, (__u64)npage << 12);
 	return 0;
 }
+
+#endif /* NSFLUSH_TYPE1_BPF_H */

@@ -60,6 +60,28 @@ enum nsflush_stat {
 	NSFLUSH_STAT_NR
 };
 
+/* Bumped whenever a pinned map's layout or meaning changes: nsflushd never
+ * adopts pins of another ABI (see nsflush_control.abi). */
+#define NSFLUSH_ABI_VERSION 1
+
+/*
+ * The one entry of the pinned array map "control": what the kernel side
+ * keeps across daemon restarts and upgrades besides its maps. Written by
+ * nsflushd when it creates or adopts the pins; the fail-closed flags are
+ * set by the BPF programs.
+ */
+struct nsflush_control {
+	__u32 abi;		/* NSFLUSH_ABI_VERSION of the pins' creator */
+	__u32 target_tgid;	/* the programs record only this tgid (0: all) */
+	__u64 created_ns;	/* CLOCK_MONOTONIC at pin creation: the record
+				 * of every later map and unpin starts here */
+	__u64 enforce_since_ns;	/* since when enforcing programs have been
+				 * attached without a gap (0: not enforcing) */
+	__u8 type1_untracked;	/* fail closed: every type1 unpin is flushed */
+	__u8 iommufd_untracked;	/* fail closed: every batch_unpin is flushed */
+	__u8 pad[6];
+};
+
 struct nsflush_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns() at the reference point */
 	__u64 done_ns;		/* MAP: when the mapping went live (iommu_map

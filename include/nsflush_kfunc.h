@@ -35,6 +35,14 @@ struct nsflush_flush_result {
  *   -ERANGE     the range ends beyond the end of RAM (max_pfn)
  */
 
+#ifdef __bpf__
+/* Declared once for every BPF program that calls it (clang defines __bpf__
+ * for -target bpf). An object that uses it cannot load without the module:
+ * keep such programs in objects of their own. */
+extern int nsflush_flush_phys(__u64 phys, __u64 len,
+			      struct nsflush_flush_result *res) __ksym;
+#endif
+
 /* Context of the SYSCALL program that user space runs to flush a range. */
 struct nsflush_flush_args {
 	__u64 phys;			/* in */

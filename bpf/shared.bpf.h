@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Maps, event emission, the optional flush, and the IOMMU core hooks.
+ * What every hook family shares: the maps, event emission, the optional
+ * flush and the unpin reference point. Backend headers include this one
+ * only; nothing here knows a backend.
  *
  * A domain is "ours" once a backend attached a VMM's group to it (the
  * domains map). While a backend is attaching (attaching map, per thread)
@@ -9,7 +11,19 @@
  * coherency comes from the vendor's enforce_cache_coherency op, called
  * before any of that. Everything else iommu_map() does (the DMA API for
  * every other device) is filtered out here and never reaches user space.
+ *
+ * Every map but the per-object .rodata is pinned by nsflushd and outlives
+ * it: programs of a newer build adopt them, so nothing they hold may
+ * change meaning without NSFLUSH_ABI_VERSION changing.
  */
+#ifndef NSFLUSH_SHARED_BPF_H
+#define NSFLUSH_SHARED_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "nsflush_events.h"
 
 /* Set before load. */
 const volatile __u32 target_tgid = 0;	/* 0: every process */
@@ -86,10 +100,13 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-#ifdef NSFLUSH_ENFORCE
-extern int nsflush_flush_phys(__u64 phys, __u64 len,
-			      struct nsflush_flush_result *res) __ksym;
-#endif
+/* struct nsflush_control, key 0 */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nsflush_control);
+} control SEC(".maps");
 
 static __always_inline __u32 current_tid(void)
 {
@@ -135,8 +152,37 @@ static __always_inline long track(void *map, const void *key, const void *value,
 	return err;
 }
 
-/* iommufd.bpf.h: marks the pages of the area this thread is filling. */
-static __always_inline void iommufd_mapping_noncoherent(void);
+static __always_inline struct nsflush_control *control_block(void)
+{
+	__u32 key = 0;
+
+	return bpf_map_lookup_elem(&control, &key);
+}
+
+/* A backend that could not track what it needs to decide whether pages
+ * were mapped non-coherently fails closed: from then on every one of its
+ * unpins is flushed. Kept in the pinned control block, so it outlives the
+ * programs that set it. */
+static __always_inline void fail_closed(__u8 backend)
+{
+	struct nsflush_control *c = control_block();
+
+	if (!c)
+		return;
+	if (backend == NSFLUSH_BACKEND_TYPE1)
+		c->type1_untracked = 1;
+	else
+		c->iommufd_untracked = 1;
+}
+
+static __always_inline bool failed_closed(__u8 backend)
+{
+	struct nsflush_control *c = control_block();
+
+	if (!c)
+		return true;
+	return backend == NSFLUSH_BACKEND_TYPE1 ? c->type1_untracked : c->iommufd_untracked;
+}
 
 static __always_inline void fill_common(struct nsflush_event *e, __u32 kind)
 {
@@ -222,87 +268,6 @@ static __always_inline bool noncoherent_domain(__u64 domain, struct nsflush_even
 	return !a->coherent;
 }
 
-/* ---- iommu_map: flush before the mapping, report once it is live -------- */
-
-/* int iommu_map(struct iommu_domain *, unsigned long iova, phys_addr_t paddr,
- *		 size_t size, int prot[, gfp_t gfp (6.3+)]) */
-SEC("fentry/iommu_map")
-int BPF_PROG(iommu_map_entry, struct iommu_domain *domain, unsigned long iova,
-	     phys_addr_t paddr, size_t size)
-{
-	struct nsflush_event e = {};
-	__u32 tid = current_tid();
-
-	/* A learnt domain is the VMM's, whichever process maps into it. */
-	if (!noncoherent_domain((__u64)domain, &e))
-		return 0;
-	if (e.backend == NSFLUSH_BACKEND_IOMMUFD)
-		iommufd_mapping_noncoherent();
-	fill_common(&e, NSFLUSH_EV_MAP);
-	e.domain = (__u64)domain;
-	e.iova = iova;
-	e.phys = paddr;
-	e.bytes = size;
-	flush_range(&e);
-	track(&pending_map, &tid, &e, BPF_ANY);
-	return 0;
-}
-
-SEC("fexit/iommu_map")
-int BPF_PROG(iommu_map_exit, struct iommu_domain *domain, unsigned long iova)
-{
-	__u32 tid = current_tid();
-	struct nsflush_event *e = bpf_map_lookup_elem(&pending_map, &tid);
-	__u64 ret = 0;
-
-	/* A nested iommu_map (an interrupt's DMA mapping) is not ours. */
-	if (!e || e->domain != (__u64)domain || e->iova != iova)
-		return 0;
-	bpf_get_func_ret(ctx, &ret);
-	e->map_ret = (int)ret;
-	e->done_ns = bpf_ktime_get_ns();
-	submit(e);
-	bpf_map_delete_elem(&pending_map, &tid);
-	return 0;
-}
-
-/* ---- unmaps ---------------------------------------------------------------- */
-
-static __always_inline int unmapped(void *ctx, struct iommu_domain *domain,
-				    unsigned long iova)
-{
-	struct nsflush_event e = {};
-	__u64 ret = 0;
-
-	if (!noncoherent_domain((__u64)domain, &e))
-		return 0;
-	bpf_get_func_ret(ctx, &ret);
-	fill_common(&e, NSFLUSH_EV_UNMAP);
-	e.done_ns = e.ts_ns;
-	e.domain = (__u64)domain;
-	e.iova = iova;
-	e.bytes = ret;		/* what the IOMMU really unmapped */
-	submit(&e);
-	return 0;
-}
-
-/* size_t iommu_unmap(struct iommu_domain *, unsigned long iova, size_t size) */
-SEC("fexit/iommu_unmap")
-int BPF_PROG(iommu_unmap_exit, struct iommu_domain *domain, unsigned long iova)
-{
-	return unmapped(ctx, domain, iova);
-}
-
-/* size_t iommu_unmap_fast(struct iommu_domain *, unsigned long iova,
- *			   size_t size, struct iommu_iotlb_gather *) */
-SEC("fexit/iommu_unmap_fast")
-int BPF_PROG(iommu_unmap_fast_exit, struct iommu_domain *domain, unsigned long iova)
-{
-	return unmapped(ctx, domain, iova);
-}
-
-/* ---- domain lifetime -------------------------------------------------------- */
-
 static __always_inline void group_event(__u32 kind, __u64 domain, struct iommu_group *group,
 					const struct domain_info *d)
 {
@@ -329,69 +294,4 @@ static __always_inline void group_left(__u64 domain, struct iommu_group *group)
 		group_event(NSFLUSH_EV_DETACH, domain, group, d);
 }
 
-SEC("fentry/iommu_detach_group")
-int BPF_PROG(iommu_detach_group_entry, struct iommu_domain *domain, struct iommu_group *group)
-{
-	group_left((__u64)domain, group);
-	return 0;
-}
-
-SEC("fentry/iommu_domain_free")
-int BPF_PROG(iommu_domain_free_entry, struct iommu_domain *domain)
-{
-	__u64 key = (__u64)domain;
-	struct domain_info *d = bpf_map_lookup_elem(&domains, &key);
-
-	bpf_map_delete_elem(&cc_decided, &key);
-	if (!d)
-		return 0;
-	group_event(NSFLUSH_EV_DOMAIN_FREE, key, NULL, d);
-	bpf_map_delete_elem(&domains, &key);
-	return 0;
-}
-
-/* ---- while a backend attaches ------------------------------------------------ */
-
-/* int iommu_attach_group(struct iommu_domain *, struct iommu_group *) */
-SEC("fentry/iommu_attach_group")
-int BPF_PROG(iommu_attach_group_entry, struct iommu_domain *domain, struct iommu_group *group)
-{
-	__u32 tid = current_tid();
-	struct attach_ctx *a = bpf_map_lookup_elem(&attaching, &tid);
-
-	if (a && a->domain != (__u64)domain) {
-		a->domain = (__u64)domain;
-		a->cc_known = 0;
-	}
-	return 0;
-}
-
-/* bool (*enforce_cache_coherency)(struct iommu_domain *): the vendor decides.
- * One program per vendor; those absent from this kernel are not loaded. */
-static __always_inline int coherency_decided(struct iommu_domain *domain, bool coherent)
-{
-	__u32 tid = current_tid();
-	struct attach_ctx *a = bpf_map_lookup_elem(&attaching, &tid);
-	__u64 key = (__u64)domain;
-	__u8 cc = coherent;
-
-	bpf_map_update_elem(&cc_decided, &key, &cc, BPF_ANY);
-
-	if (a && a->domain == (__u64)domain) {
-		a->cc_known = 1;
-		a->coherent = coherent;
-	}
-	return 0;
-}
-
-SEC("fexit/intel_iommu_enforce_cache_coherency")
-int BPF_PROG(intel_cc_exit, struct iommu_domain *domain, bool ret)
-{
-	return coherency_decided(domain, ret);
-}
-
-SEC("fexit/amd_iommu_enforce_cache_coherency")
-int BPF_PROG(amd_cc_exit, struct iommu_domain *domain, bool ret)
-{
-	return coherency_decided(domain, ret);
-}
+#endif /* NSFLUSH_SHARED_BPF_H */
