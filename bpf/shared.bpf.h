@@ -100,13 +100,22 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-/* struct nsflush_control, key 0 */
+/* struct nsflush_control, key 0: nsflushd's; the programs never read it,
+ * but it is pinned with them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct nsflush_control);
 } control SEC(".maps");
+
+/* enum nsflush_backend -> 1 once that backend fails closed (below). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NSFLUSH_BACKEND_NR);
+	__type(key, __u32);
+	__type(value, __u32);
+} untracked SEC(".maps");
 
 static __always_inline __u32 current_tid(void)
 {
@@ -152,36 +161,23 @@ static __always_inline long track(void *map, const void *key, const void *value,
 	return err;
 }
 
-static __always_inline struct nsflush_control *control_block(void)
-{
-	__u32 key = 0;
-
-	return bpf_map_lookup_elem(&control, &key);
-}
-
 /* A backend that could not track what it needs to decide whether pages
  * were mapped non-coherently fails closed: from then on every one of its
  * unpins is flushed. Kept in the pinned control block, so it outlives the
  * programs that set it. */
-static __always_inline void fail_closed(__u8 backend)
+static __always_inline void fail_closed(__u32 backend)
 {
-	struct nsflush_control *c = control_block();
+	__u32 *f = bpf_map_lookup_elem(&untracked, &backend);
 
-	if (!c)
-		return;
-	if (backend == NSFLUSH_BACKEND_TYPE1)
-		c->type1_untracked = 1;
-	else
-		c->iommufd_untracked = 1;
+	if (f)
+		*f = 1;
 }
 
-static __always_inline bool failed_closed(__u8 backend)
+static __always_inline bool failed_closed(__u32 backend)
 {
-	struct nsflush_control *c = control_block();
+	__u32 *f = bpf_map_lookup_elem(&untracked, &backend);
 
-	if (!c)
-		return true;
-	return backend == NSFLUSH_BACKEND_TYPE1 ? c->type1_untracked : c->iommufd_untracked;
+	return !f || *f;
 }
 
 static __always_inline void fill_common(struct nsflush_event *e, __u32 kind)

@@ -35,6 +35,7 @@ enum nsflush_event_kind {
 enum nsflush_backend {
 	NSFLUSH_BACKEND_TYPE1 = 1,
 	NSFLUSH_BACKEND_IOMMUFD = 2,
+	NSFLUSH_BACKEND_NR
 };
 
 /* origin of a MAP */
@@ -65,10 +66,10 @@ enum nsflush_stat {
 #define NSFLUSH_ABI_VERSION 1
 
 /*
- * The one entry of the pinned array map "control": what the kernel side
- * keeps across daemon restarts and upgrades besides its maps. Written by
- * nsflushd when it creates or adopts the pins; the fail-closed flags are
- * set by the BPF programs.
+ * The one entry of the pinned array map "control": what nsflushd keeps
+ * about the pinned programs across its restarts and upgrades. Written only
+ * by nsflushd, under the pin directory's lock. (What the programs learn,
+ * fail-closed flags included, lives in their own pinned maps.)
  */
 struct nsflush_control {
 	__u32 abi;		/* NSFLUSH_ABI_VERSION of the pins' creator */
@@ -77,9 +78,6 @@ struct nsflush_control {
 				 * of every later map and unpin starts here */
 	__u64 enforce_since_ns;	/* since when enforcing programs have been
 				 * attached without a gap (0: not enforcing) */
-	__u8 type1_untracked;	/* fail closed: every type1 unpin is flushed */
-	__u8 iommufd_untracked;	/* fail closed: every batch_unpin is flushed */
-	__u8 pad[6];
 };
 
 struct nsflush_event {

@@ -23,6 +23,7 @@
 #include "lib/nsf.h"
 #include "lib/ctl.h"
 #include "lib/flusher.h"
+#include "lib/pins.h"
 #include "lib/state.h"
 #include "lib/textfile.h"
 #include "lib/tracer.h"
@@ -40,8 +41,11 @@ static struct env {
 	__u32 ringbuf_bytes;
 	const char *skip_hooks[16];
 	int nr_skip_hooks;
+	const char *pin_dir;
+	bool unload;
 } env = {
 	.mode = -1,
+	.pin_dir = NSF_PIN_DIR_DEFAULT,
 	.textfile_dir = DEFAULT_TEXTFILE_DIR,
 	.textfile_interval = 15,
 	.socket = NSF_CTL_DEFAULT_PATH,
@@ -65,12 +69,23 @@ static const char usage[] =
 "  -p, --pid PID               only record this process\n"
 "  -r, --ringbuf-size BYTES    event ring buffer size (power of two, >= 4096)\n"
 "  -e, --print-events          print each event on stdout\n"
+"      --pin-dir DIR           bpffs directory the hooks, maps and ring buffer\n"
+"                              are pinned in, so they outlive nsflushd\n"
+"                              (default " NSF_PIN_DIR_DEFAULT ")\n"
+"      --unload                detach every nsflush hook and remove the pins,\n"
+"                              then exit: enforcement stops (refused while\n"
+"                              nsflushd runs)\n"
 "      --skip-hook FUNC        do not hook kernel function FUNC, as if it were\n"
 "                              inlined: a hook with a fallback falls back, a\n"
 "                              required one stops the start (repeatable; see\n"
 "                              nsflush-audit --check for the hooks)\n"
 "  -v, --verbose               libbpf debug output (twice: more)\n"
 "  -h, --help                  this text\n"
+"\n"
+"Stopping nsflushd (SIGTERM, a crash, an upgrade) leaves the hooks attached\n"
+"and enforcing; events queue in the pinned ring buffer until nsflushd starts\n"
+"again and adopts them. SIGHUP rewrites the textfile and re-checks the\n"
+"helper module.\n"
 "\n"
 "Examples:\n"
 "  nsflushd                                  # enforce if possible, else audit\n"
@@ -88,6 +103,8 @@ static void parse_args(int argc, char **argv)
 		{ "ringbuf-size", required_argument, NULL, 'r' },
 		{ "print-events", no_argument, NULL, 'e' },
 		{ "skip-hook", required_argument, NULL, 'S' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "unload", no_argument, NULL, 'U' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -136,6 +153,12 @@ static void parse_args(int argc, char **argv)
 		case 'e':
 			env.print_events = true;
 			break;
+		case 'P':
+			env.pin_dir = optarg;
+			break;
+		case 'U':
+			env.unload = true;
+			break;
 		case 'S':
 			if (env.nr_skip_hooks == (int)(sizeof(env.skip_hooks) / sizeof(env.skip_hooks[0])))
 				nsf_usage_error("--skip-hook: at most %zu",
@@ -150,12 +173,14 @@ static void parse_args(int argc, char **argv)
 		nsf_usage_error("unexpected argument: %s", argv[optind]);
 }
 
-static volatile sig_atomic_t exiting;
+static volatile sig_atomic_t exiting, reload;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	exiting = 1;
+	if (sig == SIGHUP)
+		reload = 1;
+	else
+		exiting = 1;
 }
 
 static struct daemon {
@@ -165,6 +190,30 @@ static struct daemon {
 	struct nsf_flusher *flusher;	/* flush mode */
 	bool textfile;
 } d;
+
+/* Says what was pinned before and what this start did with it. */
+static void log_pins(const struct nsf_tracer *t)
+{
+	const struct nsf_tracer_pins *p = nsf_tracer_pins(t);
+
+	switch (p->how) {
+	case NSF_PINS_CREATED:
+		nsf_info("pinned %d hooks and their maps in %s", p->hooks, env.pin_dir);
+		break;
+	case NSF_PINS_KEPT:
+		nsf_info("adopted %d pinned hooks in %s: same build, kept", p->old_hooks,
+			 env.pin_dir);
+		break;
+	case NSF_PINS_REPLACED:
+		nsf_info("adopted the maps in %s; replaced %d pinned hooks (%s) with this build's %d "
+			 "(%s), attached before the old ones were detached", env.pin_dir,
+			 p->old_hooks, p->was_enforcing ? "enforcing" : "not enforcing", p->hooks,
+			 d.mode == NSF_MODE_ENFORCE ? "enforcing" : "not enforcing");
+		break;
+	case NSF_PINS_NONE:
+		break;
+	}
+}
 
 /* Says which hooks run on a fallback, once, at start. */
 static void log_hooks(const struct nsf_tracer *t)
@@ -304,7 +353,7 @@ static int run(void)
 	};
 	struct epoll_event ev = { .events = EPOLLIN };
 	__u64 next_write = 0;
-	int epfd = -1, ctl = -1, err = -1, mode;
+	int epfd = -1, ctl = -1, err = -1, mode, n;
 
 	mode = choose_mode();
 	if (mode < 0)
@@ -325,9 +374,16 @@ static int run(void)
 	topts.enforce = d.mode == NSF_MODE_ENFORCE;
 	topts.skip_funcs = env.skip_hooks;
 	topts.nr_skip = env.nr_skip_hooks;
+	topts.pin_dir = env.pin_dir;
 	if (nsf_tracer_open(&d.tracer, &topts))
 		goto out;
 	log_hooks(d.tracer);
+	log_pins(d.tracer);
+	/* What queued while no daemon ran comes first. */
+	n = nsf_tracer_poll(d.tracer, 0);
+	if (n > 0)
+		nsf_info("drained %d events queued in the pinned ring buffer", n);
+	nsf_state_set_watch_start(d.state, nsf_boottime_ticks());
 	ctl = nsf_ctl_listen(env.socket);
 	if (ctl < 0)
 		goto out;
@@ -342,6 +398,7 @@ static int run(void)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	nsf_info("ready: mode %s, backends%s%s, socket %s%s%s", nsf_mode_name(d.mode),
 		 nsf_tracer_backend(d.tracer, "vfio-type1") ? " vfio-type1" : "",
@@ -360,12 +417,20 @@ static int run(void)
 			else if (nsf_tracer_poll(d.tracer, 0) < 0)
 				nsf_err("ring buffer read failed");
 		}
+		if (reload) {
+			reload = 0;
+			nsf_info("SIGHUP: rewriting the textfile; helper module %s",
+				 nsf_module_btf_loaded("nsflush") ? "loaded" : "not loaded");
+			next_write = 0;
+		}
 		if (monotonic_ns() >= next_write) {
 			write_textfile();
 			next_write = monotonic_ns() + env.textfile_interval * 1000000000ULL;
 		}
 	}
 	write_textfile();
+	nsf_info("stopped; the hooks stay attached in %s ('nsflushd --unload' detaches them)",
+		 env.pin_dir);
 	err = 0;
 	goto out;
 sys_fail:
@@ -386,6 +451,16 @@ int main(int argc, char **argv)
 	nsf_prog = "nsflushd";
 	parse_args(argc, argv);
 	nsf_setup_libbpf();
+	if (env.unload) {
+		if (geteuid()) {
+			nsf_err("must run as root");
+			return NSF_EXIT_ERROR;
+		}
+		if (nsf_pins_unload(env.pin_dir))
+			return NSF_EXIT_ERROR;
+		nsf_info("unloaded: every hook pinned in %s is detached", env.pin_dir);
+		return NSF_EXIT_OK;
+	}
 	if (nsf_check_bpf_prereqs())
 		return NSF_EXIT_ERROR;
 	return run() ? NSF_EXIT_ERROR : NSF_EXIT_OK;

@@ -61,6 +61,15 @@ void nsf_kernel_btf_close(struct nsf_kernel_btf *k);
  */
 bool nsf_kernel_btf_has_func(struct nsf_kernel_btf *k, const char *func, const char *mod);
 
+/*
+ * When process @pid started, in clock ticks since boot (proc(5)'s
+ * /proc/PID/stat "starttime"). False when it is gone.
+ */
+bool nsf_proc_start_ticks(uint32_t pid, uint64_t *ticks);
+
+/* Now, in the same unit (CLOCK_BOOTTIME in clock ticks, rounded down). */
+uint64_t nsf_boottime_ticks(void);
+
 /* Does module @mod have BTF loaded in the running kernel? */
 bool nsf_module_btf_loaded(const char *mod);
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "nsf.h"
 #include "state.h"
 
 #define NSF_MAX_EXITED	64	/* exited VMMs kept for reports */
@@ -216,6 +217,7 @@ struct vmm {
 	__u32 pid;
 	char comm[NSFLUSH_COMM_LEN];
 	bool exited;
+	bool unseen_start;	/* started before the watch: earlier maps unknown */
 	__u64 exit_seq;
 	struct ent **ents;
 	size_t nents, cents;
@@ -231,6 +233,7 @@ struct nsf_state {
 	size_t ndoms, cdoms;
 	__u64 next_id, seq, exit_seq;
 	__u64 lost;
+	__u64 watch_ticks;	/* nsf_state_set_watch_start(); 0: not checked */
 	/* monotonic totals for the Prometheus counters */
 	__u64 flushed_total, skipped_total[NSFLUSH_SKIP_NR];
 	/* the last event applied: for nsf_state_daemon_flush() */
@@ -322,6 +325,17 @@ static struct vmm *vmm_find(const struct nsf_state *s, __u32 pid)
 	return found;
 }
 
+/* Did @pid start before we watched (or is it gone, so we cannot tell)? */
+static bool started_unseen(const struct nsf_state *s, __u32 pid)
+{
+	uint64_t start;
+
+	if (!s->watch_ticks)
+		return false;
+	/* Same tick as the watch start: cannot tell which came first. */
+	return !nsf_proc_start_ticks(pid, &start) || start <= s->watch_ticks;
+}
+
 static struct vmm *vmm_get(struct nsf_state *s, __u32 pid, const char *comm)
 {
 	struct vmm *v = vmm_find(s, pid);
@@ -329,6 +343,7 @@ static struct vmm *vmm_get(struct nsf_state *s, __u32 pid, const char *comm)
 	if (!v || v->exited) {
 		v = xcalloc(sizeof(*v));
 		v->pid = pid;
+		v->unseen_start = started_unseen(s, pid);
 		sl_init(&v->by_phys);
 		VEC_PUSH(s->vmms, s->nvmms, s->cvmms, v);
 	}
@@ -803,6 +818,26 @@ void nsf_state_daemon_flush(struct nsf_state *s, const struct nsflush_event *e,
 	free(es);
 }
 
+void nsf_state_set_watch_start(struct nsf_state *s, __u64 ticks)
+{
+	s->watch_ticks = ticks;
+}
+
+/* Is the record of @pid (0: every VMM) partial because it started unseen? */
+static bool unseen_history(const struct nsf_state *s, __u32 pid)
+{
+	const struct vmm *v;
+
+	if (!pid) {
+		for (size_t i = 0; i < s->nvmms; i++)
+			if (s->vmms[i]->unseen_start)
+				return true;
+		return false;
+	}
+	v = vmm_find(s, pid);
+	return v ? v->unseen_start : started_unseen(s, pid);
+}
+
 void nsf_state_set_lost(struct nsf_state *s, __u64 lost)
 {
 	if (lost > s->lost)
@@ -1151,7 +1186,11 @@ void nsf_state_report_json(const struct nsf_state *s, __u32 pid, FILE *out)
 		fprintf(out, "  \"pid\": %u,\n", pid);
 	else
 		fputs("  \"pid\": null,\n", out);
-	fprintf(out, "  \"complete\": %s,\n", s->lost ? "false" : "true");
+	fprintf(out, "  \"complete\": %s,\n",
+		s->lost || unseen_history(s, pid) ? "false" : "true");
+	fprintf(out, "  \"incomplete\": [%s%s%s],\n", s->lost ? "\"lost-events\"" : "",
+		s->lost && unseen_history(s, pid) ? ", " : "",
+		unseen_history(s, pid) ? "\"started-before-watch\"" : "");
 	fprintf(out, "  \"summary\": {\"noncoherent_domains\": %llu, \"coherent_domains\": %llu, "
 		"\"mapped_bytes\": %llu, \"live_bytes\": %llu, \"flushed_bytes\": %llu, "
 		"\"unflushed_bytes\": %llu, \"lost_events\": %llu},\n",
@@ -1229,7 +1268,7 @@ int nsf_state_exit_status(const struct nsf_state *s, __u32 pid)
 {
 	struct summary sum;
 
-	if (s->lost)
+	if (s->lost || unseen_history(s, pid))
 		return 3;
 	summary(s, pid, &sum);
 	return sum.unflushed ? 1 : 0;
@@ -1293,6 +1332,10 @@ void nsf_state_report_table(const struct nsf_state *s, __u32 pid, FILE *out)
 	if (s->lost)
 		fprintf(out, "\nAUDIT INCOMPLETE: %llu events were lost; ranges below may be missing\n",
 			U64(s->lost));
+	if (unseen_history(s, pid))
+		fprintf(out, "\nAUDIT INCOMPLETE: %s started before nsflushd was watching; "
+			"what it mapped before then is not known\n",
+			pid ? "this process" : "a process");
 	fprintf(out, "\nSummary\n");
 	fprintf(out, "  non-coherent domains  %llu attached (coherent: %llu)\n",
 		U64(sum.noncoherent), U64(sum.coherent));
@@ -1361,6 +1404,8 @@ void nsf_state_report_table(const struct nsf_state *s, __u32 pid, FILE *out)
 	free(r);
 	if (s->lost)
 		fprintf(out, "\nAUDIT INCOMPLETE: %llu events lost\n", U64(s->lost));
+	if (unseen_history(s, pid))
+		fputs("\nAUDIT INCOMPLETE: started before nsflushd was watching\n", out);
 }
 
 static void prom_labels(FILE *out, const struct vmm *v)

@@ -50,6 +50,13 @@ void nsf_state_daemon_flush(struct nsf_state *s, const struct nsflush_event *e,
 			    int kfunc_ret, const struct nsflush_flush_result *res,
 			    __u64 done_ns);
 
+/*
+ * The hooks have been live since @ticks (nsf_boottime_ticks()). A process
+ * that started before then may have mapped memory unseen: its report is
+ * incomplete ("started-before-watch"). 0 (the default): not checked.
+ */
+void nsf_state_set_watch_start(struct nsf_state *s, __u64 ticks);
+
 /* Events the kernel side could not deliver (running total). */
 void nsf_state_set_lost(struct nsf_state *s, __u64 lost);
 
@@ -64,7 +71,10 @@ bool nsf_state_has_pid(const struct nsf_state *s, __u32 pid);
  * The report as one JSON document (pid 0: every VMM):
  * {
  *   "version": 1, "mode": "enforce", "pid": 123 | null,
- *   "complete": true,                  false when lost_events > 0
+ *   "complete": true,                  false when lost_events > 0 or the
+ *                                      VMM started before the watch
+ *   "incomplete": [ "lost-events", "started-before-watch" ]   why not
+ *                                      complete (empty when it is)
  *   "summary": { "noncoherent_domains": N,  currently attached, non-coherent
  *                "coherent_domains": N,
  *                "mapped_bytes": N,         ever mapped into non-coherent domains
@@ -108,8 +118,9 @@ void nsf_state_report_json(const struct nsf_state *s, __u32 pid, FILE *out);
  */
 void nsf_state_report_table(const struct nsf_state *s, __u32 pid, FILE *out);
 
-/* nsflush-audit's exit status for @pid (0: every VMM): 3 events were lost
- * (the audit is incomplete), 1 some range has a reason, 0 all flushed. */
+/* nsflush-audit's exit status for @pid (0: every VMM): 3 the audit is
+ * incomplete (events were lost, or the process started before the watch),
+ * 1 some range has a reason, 0 all flushed. */
 int nsf_state_exit_status(const struct nsf_state *s, __u32 pid);
 
 /* Prometheus text exposition of every VMM (see README for the metrics). */

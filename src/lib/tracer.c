@@ -2,9 +2,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "nsf.h"
+#include "pins.h"
 #include "tracer.h"
 #include "nsflush.skel.h"
 #include "nsflush_enforce.skel.h"
@@ -62,6 +65,8 @@ struct nsf_tracer {
 	int nr_hooks;
 	struct nsf_hook_status hooks[MAX_HOOKS];
 	struct bpf_link *links[MAX_HOOKS];
+	struct nsf_pins pins;		/* dir_fd < 0: not pinning */
+	struct nsf_tracer_pins pinned;
 };
 
 static int on_sample(void *ctx, void *data, size_t size)
@@ -71,6 +76,362 @@ static int on_sample(void *ctx, void *data, size_t size)
 	if (size < sizeof(struct nsflush_event))
 		return 0;
 	return t->fn(t->ctx, data);
+}
+
+/* ---- pinning ---------------------------------------------------------------- */
+
+#define PIN_MAP "map_"
+#define PIN_LINK "link_"
+#define PIN_NEW "new"		/* "new<pid>_<prog>" while an upgrade attaches */
+#define CONTROL_MAP "control"
+
+static bool pinnable(const struct bpf_map *m)
+{
+	return !bpf_map__is_internal(m);
+}
+
+static __u64 monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int incompatible(const struct nsf_tracer *t, const char *why)
+{
+	nsf_err("%s holds pins of an incompatible nsflush (%s): 'nsflushd --unload' removes "
+		"them (enforcement stops until nsflushd starts again)", t->pins.dir, why);
+	return -EEXIST;
+}
+
+/*
+ * Before load: the pinned maps, if any, become this object's, so the
+ * programs about to load share them with the pinned ones. A missing,
+ * differently shaped or other-ABI map refuses the whole set.
+ */
+static int adopt_maps(struct nsf_tracer *t, const struct nsf_tracer_opts *o)
+{
+	char path[512], why[160];
+	struct nsflush_control c = {};
+	struct bpf_map *m;
+	__u32 key = 0;
+	int fd;
+
+	fd = bpf_obj_get(nsf_pins_path(&t->pins, PIN_MAP, CONTROL_MAP, path, sizeof(path)));
+	if (fd < 0) {
+		/* No control block: nothing, or an interrupted creation. */
+		return nsf_pins_remove_all(&t->pins);
+	}
+	{
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.value_size != sizeof(c) ||
+		    bpf_map_lookup_elem(fd, &key, &c) || c.abi != NSFLUSH_ABI_VERSION) {
+			close(fd);
+			snprintf(why, sizeof(why), "control block of ABI %u, this is %u",
+				 info.value_size == sizeof(c) ? c.abi : 0, NSFLUSH_ABI_VERSION);
+			return incompatible(t, why);
+		}
+	}
+	close(fd);
+	t->pinned.control = c;
+	t->pinned.was_enforcing = c.enforce_since_ns != 0;
+	bpf_object__for_each_map(m, t->obj) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int err;
+
+		if (!pinnable(m))
+			continue;
+		fd = bpf_obj_get(nsf_pins_path(&t->pins, PIN_MAP, bpf_map__name(m), path,
+					       sizeof(path)));
+		if (fd < 0) {
+			snprintf(why, sizeof(why), "no map %s", bpf_map__name(m));
+			return incompatible(t, why);
+		}
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+		    info.type != bpf_map__type(m) || info.key_size != bpf_map__key_size(m) ||
+		    info.value_size != bpf_map__value_size(m) ||
+		    info.map_flags != bpf_map__map_flags(m)) {
+			close(fd);
+			snprintf(why, sizeof(why), "map %s has another shape", bpf_map__name(m));
+			return incompatible(t, why);
+		}
+		if (info.max_entries != bpf_map__max_entries(m)) {
+			/* Only the ring buffer's size is the user's to choose. */
+			if (bpf_map__type(m) != BPF_MAP_TYPE_RINGBUF ||
+			    (o->ringbuf_bytes && o->ringbuf_bytes != info.max_entries)) {
+				close(fd);
+				if (bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF) {
+					nsf_err("the pinned ring buffer has %u bytes, not %u: "
+						"'nsflushd --unload' first to resize it",
+						info.max_entries, o->ringbuf_bytes);
+					return -EEXIST;
+				}
+				snprintf(why, sizeof(why), "map %s has %u entries, not %u",
+					 bpf_map__name(m), info.max_entries, bpf_map__max_entries(m));
+				return incompatible(t, why);
+			}
+			bpf_map__set_max_entries(m, info.max_entries);
+		}
+		err = bpf_map__reuse_fd(m, fd);
+		close(fd);
+		if (err) {
+			nsf_err("cannot adopt pinned map %s: %s", bpf_map__name(m), strerror(-err));
+			return err;
+		}
+	}
+	t->pinned.how = NSF_PINS_KEPT;	/* or REPLACED, once the hooks are compared */
+	return 0;
+}
+
+/* What makes two hooks the same: where and how attached, and the code. */
+struct hook_id {
+	__u32 attach_type;
+	__u32 btf_obj_id;
+	__u32 btf_id;
+	__u8 tag[BPF_TAG_SIZE];
+};
+
+static int cmp_hook_id(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct hook_id));
+}
+
+static int prog_hook_id(int prog_fd, __u32 attach_type, struct hook_id *id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return -errno;
+	memset(id, 0, sizeof(*id));
+	id->attach_type = attach_type;
+	id->btf_obj_id = info.attach_btf_obj_id;
+	id->btf_id = info.attach_btf_id;
+	memcpy(id->tag, info.tag, sizeof(id->tag));
+	return 0;
+}
+
+struct pinned_hooks {
+	int n;
+	bool unreadable;
+	struct hook_id ids[MAX_HOOKS];
+};
+
+static int read_pinned_hook(const char *path, const char *name, void *ctx)
+{
+	struct pinned_hooks *ph = ctx;
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path), prog_fd;
+
+	(void)name;
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) || ph->n == MAX_HOOKS) {
+		ph->unreadable = true;
+		goto out;
+	}
+	prog_fd = bpf_prog_get_fd_by_id(info.prog_id);
+	if (prog_fd < 0 || prog_hook_id(prog_fd, info.tracing.attach_type, &ph->ids[ph->n]))
+		ph->unreadable = true;
+	else
+		ph->n++;
+	if (prog_fd >= 0)
+		close(prog_fd);
+out:
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+/* Are the pinned hooks exactly the ones this build would attach? */
+static bool same_hooks(struct nsf_tracer *t, __u32 pid)
+{
+	struct pinned_hooks old = {}, now = {};
+
+	nsf_pins_each(&t->pins, PIN_LINK, read_pinned_hook, &old);
+	nsf_pins_each(&t->pins, PIN_NEW, read_pinned_hook, &old);
+	t->pinned.old_hooks = old.n;
+	for (int i = 0; i < t->nr_hooks; i++) {
+		struct bpf_program *prog;
+
+		if (!t->hooks[i].has_btf)
+			continue;
+		prog = bpf_object__find_program_by_name(t->obj, t->hooks[i].prog);
+		if (prog_hook_id(bpf_program__fd(prog), bpf_program__expected_attach_type(prog),
+				 &now.ids[now.n]))
+			return false;
+		now.n++;
+	}
+	if (old.unreadable || old.n != now.n || t->pinned.control.target_tgid != pid)
+		return false;
+	qsort(old.ids, old.n, sizeof(old.ids[0]), cmp_hook_id);
+	qsort(now.ids, now.n, sizeof(now.ids[0]), cmp_hook_id);
+	return !memcmp(old.ids, now.ids, now.n * sizeof(now.ids[0]));
+}
+
+static int detach_pinned(const char *path, const char *name, void *ctx)
+{
+	const char *mine = ctx;
+
+	if (!strncmp(name, mine, strlen(mine)))
+		return 0;
+	if (unlink(path)) {
+		nsf_err("cannot remove %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int write_control(struct nsf_tracer *t, const struct nsflush_control *c)
+{
+	__u32 key = 0;
+	int fd = bpf_map__fd(bpf_object__find_map_by_name(t->obj, CONTROL_MAP));
+
+	if (bpf_map_update_elem(fd, &key, c, BPF_ANY)) {
+		nsf_err("cannot write the control block: %s", strerror(errno));
+		return -errno;
+	}
+	t->pinned.control = *c;
+	return 0;
+}
+
+/* Undoes pins this start made when a later step fails: nothing half-done. */
+static void unpin_new(struct nsf_tracer *t, bool maps)
+{
+	struct bpf_map *m;
+
+	for (int i = 0; i < t->nr_hooks; i++)
+		if (t->links[i])
+			bpf_link__unpin(t->links[i]);
+	if (!maps)
+		return;
+	bpf_object__for_each_map(m, t->obj)
+		if (pinnable(m))
+			bpf_map__unpin(m, NULL);
+}
+
+static int pin_maps(struct nsf_tracer *t)
+{
+	char path[512];
+	struct bpf_map *m;
+	int err;
+
+	/* The control block last: it says the set is whole. */
+	bpf_object__for_each_map(m, t->obj) {
+		if (!pinnable(m) || !strcmp(bpf_map__name(m), CONTROL_MAP))
+			continue;
+		err = bpf_map__pin(m, nsf_pins_path(&t->pins, PIN_MAP, bpf_map__name(m), path,
+						    sizeof(path)));
+		if (err)
+			return err;
+	}
+	m = bpf_object__find_map_by_name(t->obj, CONTROL_MAP);
+	return bpf_map__pin(m, nsf_pins_path(&t->pins, PIN_MAP, CONTROL_MAP, path, sizeof(path)));
+}
+
+static int attach_all(struct nsf_tracer *t)
+{
+	for (int i = 0; i < t->nr_hooks; i++) {
+		struct nsf_hook_status *h = &t->hooks[i];
+		struct bpf_program *prog;
+		int err;
+
+		if (!h->has_btf)
+			continue;
+		prog = bpf_object__find_program_by_name(t->obj, h->prog);
+		t->links[i] = bpf_program__attach(prog);
+		if (!t->links[i]) {
+			err = -errno;
+			nsf_err("cannot attach %s to %s: %s", h->prog, h->func, strerror(-err));
+			if (!h->optional)
+				return err;
+			continue;
+		}
+		h->attached = true;
+	}
+	return 0;
+}
+
+/*
+ * After load: keep the pinned hooks if they are this build's; otherwise
+ * attach this build's (both run for that moment: a flush may happen twice,
+ * never not at all), pin them, detach the others.
+ */
+static int pin_hooks(struct nsf_tracer *t, const struct nsf_tracer_opts *o)
+{
+	struct nsflush_control c = t->pinned.control;
+	char path[512], mine[32];
+	__u64 now = monotonic_ns();
+	int err;
+
+	if (t->pinned.how == NSF_PINS_KEPT && same_hooks(t, o->pid)) {
+		for (int i = 0; i < t->nr_hooks; i++)
+			t->hooks[i].attached = t->hooks[i].has_btf;
+		t->pinned.hooks = t->pinned.old_hooks;
+		return 0;
+	}
+	err = attach_all(t);
+	if (err)
+		return err;
+	snprintf(mine, sizeof(mine), PIN_NEW "%d_", (int)getpid());
+	for (int i = 0; i < t->nr_hooks; i++) {
+		if (!t->links[i])
+			continue;
+		err = bpf_link__pin(t->links[i], nsf_pins_path(&t->pins, mine, t->hooks[i].prog,
+							       path, sizeof(path)));
+		if (err) {
+			nsf_err("cannot pin %s: %s", path, strerror(-err));
+			goto undo;
+		}
+		t->pinned.hooks++;
+	}
+	if (t->pinned.how == NSF_PINS_NONE) {
+		t->pinned.how = NSF_PINS_CREATED;
+		c = (struct nsflush_control){ .abi = NSFLUSH_ABI_VERSION, .created_ns = now };
+	} else {
+		t->pinned.how = NSF_PINS_REPLACED;
+	}
+	c.target_tgid = o->pid;
+	if (!t->enforce)
+		c.enforce_since_ns = 0;
+	else if (!t->pinned.was_enforcing)
+		c.enforce_since_ns = now;
+	err = write_control(t, &c);
+	if (err)
+		goto undo;
+	if (t->pinned.how == NSF_PINS_CREATED) {
+		err = pin_maps(t);
+		if (err) {
+			nsf_err("cannot pin the maps in %s: %s", t->pins.dir, strerror(-err));
+			unpin_new(t, true);
+			return err;
+		}
+	}
+	/* Ours are attached and pinned: the pinned ones can go. */
+	err = nsf_pins_each(&t->pins, PIN_LINK, detach_pinned, mine);
+	if (!err)
+		err = nsf_pins_each(&t->pins, PIN_NEW, detach_pinned, mine);
+	if (err)
+		return err;
+	for (int i = 0; i < t->nr_hooks; i++) {
+		char to[512];
+
+		if (!t->links[i])
+			continue;
+		nsf_pins_path(&t->pins, mine, t->hooks[i].prog, path, sizeof(path));
+		if (rename(path, nsf_pins_path(&t->pins, PIN_LINK, t->hooks[i].prog, to,
+					       sizeof(to)))) {
+			nsf_err("cannot rename %s: %s", path, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+undo:
+	unpin_new(t, false);
+	return err;
 }
 
 /* "fexit/iommu_map" -> "iommu_map" */
@@ -170,6 +531,7 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 	t->ctx = o->ctx;
 	t->enforce = o->enforce;
 	t->stats_fd = -1;
+	t->pins.dir_fd = -1;
 	err = open_skel(t, o->pid);
 	if (err) {
 		nsf_err("cannot open BPF object: %s", strerror(-err));
@@ -231,6 +593,13 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 	/* Probing is done; libbpf parses its own copy to load. */
 	nsf_kernel_btf_close(kbtf);
 	kbtf = NULL;
+	if (o->pin_dir) {
+		err = nsf_pins_open(&t->pins, o->pin_dir);
+		if (!err)
+			err = adopt_maps(t, o);
+		if (err)
+			goto out;
+	}
 
 	err = bpf_object__load(t->obj);
 	if (err) {
@@ -239,22 +608,9 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 			strerror(-err), nsf_verbose ? "" : " (-v for details)");
 		goto out;
 	}
-	for (int i = 0; i < t->nr_hooks; i++) {
-		struct nsf_hook_status *h = &t->hooks[i];
-
-		if (!h->has_btf)
-			continue;
-		prog = bpf_object__find_program_by_name(t->obj, h->prog);
-		t->links[i] = bpf_program__attach(prog);
-		if (!t->links[i]) {
-			err = -errno;
-			nsf_err("cannot attach %s to %s: %s", h->prog, h->func, strerror(-err));
-			if (!h->optional)
-				goto out;
-			continue;
-		}
-		h->attached = true;
-	}
+	err = t->pins.dir_fd >= 0 ? pin_hooks(t, o) : attach_all(t);
+	if (err)
+		goto out;
 	t->stats_fd = bpf_map__fd(bpf_object__find_map_by_name(t->obj, "stats"));
 	t->rb = ring_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(t->obj, "events")),
 				 on_sample, t, NULL);
@@ -277,9 +633,11 @@ void nsf_tracer_close(struct nsf_tracer *t)
 	if (!t)
 		return;
 	ring_buffer__free(t->rb);
+	/* Pinned hooks stay attached: only our references go. */
 	for (int i = 0; i < t->nr_hooks; i++)
 		bpf_link__destroy(t->links[i]);
 	destroy_skel(t);
+	nsf_pins_close(&t->pins);
 	free(t);
 }
 
@@ -316,6 +674,11 @@ bool nsf_tracer_backend(const struct nsf_tracer *t, const char *name)
 		    !strcmp(t->hooks[i].backend, name))
 			return true;
 	return false;
+}
+
+const struct nsf_tracer_pins *nsf_tracer_pins(const struct nsf_tracer *t)
+{
+	return &t->pinned;
 }
 
 int nsf_tracer_hooks(const struct nsf_tracer *t, const struct nsf_hook_status **out)

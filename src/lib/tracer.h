@@ -21,6 +21,26 @@ struct nsf_tracer_opts {
 	int nr_skip;
 	nsf_event_fn fn;
 	void *ctx;
+	/* bpffs directory the hooks and maps are pinned in, so they outlive
+	 * this process (see pins.h); NULL: nothing pinned, closing detaches */
+	const char *pin_dir;
+};
+
+/* What nsf_tracer_open found and did in the pin directory. */
+enum nsf_pinning {
+	NSF_PINS_NONE,		/* no pin_dir */
+	NSF_PINS_CREATED,	/* nothing was pinned: loaded, attached, pinned */
+	NSF_PINS_KEPT,		/* the pinned hooks are this build's: kept as they are */
+	NSF_PINS_REPLACED,	/* another build's hooks were pinned: this build's
+				 * were attached first, then theirs detached */
+};
+
+struct nsf_tracer_pins {
+	enum nsf_pinning how;
+	int old_hooks;		/* hooks pinned before (KEPT, REPLACED) */
+	int hooks;		/* hooks attached now */
+	struct nsflush_control control;	/* as written now */
+	bool was_enforcing;	/* the pinned programs flushed (KEPT, REPLACED) */
 };
 
 struct nsf_hook_status {
@@ -37,6 +57,11 @@ struct nsf_hook_status {
 /*
  * Probes which hooks this kernel can attach, loads and attaches them. A
  * missing optional hook is left out; a missing required one is an error.
+ * With pin_dir, adopts what is pinned there: the maps (and so the ring
+ * buffer's backlog, the counters and what the programs learnt) always;
+ * the hooks when they are this build's, else this build's are attached
+ * before the pinned ones are detached, so no hook is ever missing.
+ * Pins of another ABI are refused, never half-replaced.
  * Errors get one clear line.
  */
 int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *opts);
@@ -53,6 +78,9 @@ __u64 nsf_tracer_lost(const struct nsf_tracer *t);
 
 /* Is this backend's hook family attached ("vfio-type1", "iommufd")? */
 bool nsf_tracer_backend(const struct nsf_tracer *t, const char *name);
+
+/* What was done with the pin directory. */
+const struct nsf_tracer_pins *nsf_tracer_pins(const struct nsf_tracer *t);
 
 /* Per-hook probe/attach status; returns the number of hooks. */
 int nsf_tracer_hooks(const struct nsf_tracer *t, const struct nsf_hook_status **out);

@@ -24,10 +24,13 @@ start_daemon() {	# MODE [extra args]
 	return 1
 }
 
+# Stops the daemon and detaches what it pinned: the next MODE starts from
+# nothing, as these scenarios expect (tests/nsflushd/guest-lifecycle keeps it).
 stop_daemon() {	# MODE
 	kill -TERM "$daemon" 2>/dev/null
 	wait "$daemon"
 	echo "daemon mode=$1 rc=$?"
+	nsflushd --unload >> /tmp/nsflushd.log 2>&1
 	sed 's/^/daemon-log: /' /tmp/nsflushd.log
 }
 
