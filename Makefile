@@ -28,7 +28,7 @@ LIBBPF_STATIC := $(shell pkg-config --static --libs libbpf)
 CFLAGS    ?= -g -O2
 CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -MMD -Iinclude -Isrc -I$(BUILD) $(LIBBPF_CFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-	      -Ivmlinux/$(ARCH) -Iinclude
+	      -Ivmlinux/$(ARCH) -Iinclude $(BPF_EXTRA)
 
 # nsflush_enforce.bpf.c is nsflush.bpf.c with NSFLUSH_ENFORCE: the same
 # hooks calling the helper module's kfunc.
@@ -110,7 +110,13 @@ $(BUILD)/tests/fill-bpf-map: tests/nsflushd/fill-bpf-map.c | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIBBPF_LIBS) -o $@
 
-check: all static kmods unit $(TEST_TOOLS)
+# An nsflushd whose BPF programs differ from this build's but whose maps do
+# not: what an upgrade looks like to the pinned hooks (guest-lifecycle).
+variant:
+	$(Q)$(MAKE) BUILD=$(BUILD)/variant BPF_EXTRA=-DNSFLUSH_BUILD_VARIANT \
+		$(BUILD)/variant/static/nsflushd
+
+check: all static kmods unit variant $(TEST_TOOLS)
 	$(Q)tests/run
 
 # ---- demo and benchmarks ---------------------------------------------------
@@ -135,7 +141,7 @@ clean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)
 
-.PHONY: all static kmods unit check demo bench-flush vmlinux clean
+.PHONY: all static kmods unit variant check demo bench-flush vmlinux clean
 # Keep skeletons and objects between runs.
 .SECONDARY:
 

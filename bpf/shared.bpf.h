@@ -182,6 +182,11 @@ static __always_inline bool failed_closed(__u32 backend)
 
 static __always_inline void fill_common(struct nsflush_event *e, __u32 kind)
 {
+#ifdef NSFLUSH_BUILD_VARIANT
+	/* Tests: programs that differ from the default build's, with the same
+	 * maps, as an upgraded nsflushd's would (make variant). */
+	bpf_get_smp_processor_id();
+#endif
 	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = kind;
 	e->pid = current_tgid();

@@ -78,6 +78,10 @@ struct nsflush_control {
 				 * of every later map and unpin starts here */
 	__u64 enforce_since_ns;	/* since when enforcing programs have been
 				 * attached without a gap (0: not enforcing) */
+	__u64 stopped_ns;	/* when the last nsflushd stopped cleanly: the
+				 * ring buffer holds every event since (or
+				 * counts it lost); 0 while one runs, or after
+				 * one died */
 };
 
 struct nsflush_event {

@@ -379,11 +379,15 @@ static int run(void)
 		goto out;
 	log_hooks(d.tracer);
 	log_pins(d.tracer);
+	/* The record is whole for processes that started after the hooks
+	 * went live, or after the last daemon stopped cleanly (the ring
+	 * buffer has held every event since); before that, not. */
+	nsf_state_set_watch_start(d.state,
+				  nsf_boottime_ticks(nsf_tracer_pins(d.tracer)->stopped_ns));
 	/* What queued while no daemon ran comes first. */
 	n = nsf_tracer_poll(d.tracer, 0);
 	if (n > 0)
 		nsf_info("drained %d events queued in the pinned ring buffer", n);
-	nsf_state_set_watch_start(d.state, nsf_boottime_ticks());
 	ctl = nsf_ctl_listen(env.socket);
 	if (ctl < 0)
 		goto out;
@@ -429,6 +433,8 @@ static int run(void)
 		}
 	}
 	write_textfile();
+	sync_state(NULL);
+	nsf_tracer_mark_stopped(d.tracer);
 	nsf_info("stopped; the hooks stay attached in %s ('nsflushd --unload' detaches them)",
 		 env.pin_dir);
 	err = 0;

@@ -154,13 +154,23 @@ bool nsf_proc_start_ticks(uint32_t pid, uint64_t *ticks)
 	return true;
 }
 
-uint64_t nsf_boottime_ticks(void)
+static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
-	long hz = sysconf(_SC_CLK_TCK);
 
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * hz + (uint64_t)ts.tv_nsec * hz / 1000000000ULL;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+uint64_t nsf_boottime_ticks(uint64_t mono_ns)
+{
+	uint64_t boot = clock_ns(CLOCK_BOOTTIME), mono = clock_ns(CLOCK_MONOTONIC);
+	uint64_t hz = sysconf(_SC_CLK_TCK);
+
+	/* The two clocks differ by the time spent suspended. */
+	if (mono_ns)
+		boot -= mono - mono_ns;
+	return boot / 1000000000ULL * hz + boot % 1000000000ULL * hz / 1000000000ULL;
 }
 
 bool nsf_module_btf_loaded(const char *mod)

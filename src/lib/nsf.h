@@ -67,8 +67,9 @@ bool nsf_kernel_btf_has_func(struct nsf_kernel_btf *k, const char *func, const c
  */
 bool nsf_proc_start_ticks(uint32_t pid, uint64_t *ticks);
 
-/* Now, in the same unit (CLOCK_BOOTTIME in clock ticks, rounded down). */
-uint64_t nsf_boottime_ticks(void);
+/* CLOCK_MONOTONIC @mono_ns (0: now) in that unit: CLOCK_BOOTTIME in clock
+ * ticks, rounded down. */
+uint64_t nsf_boottime_ticks(uint64_t mono_ns);
 
 /* Does module @mod have BTF loaded in the running kernel? */
 bool nsf_module_btf_loaded(const char *mod);

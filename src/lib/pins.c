@@ -11,10 +11,13 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/magic.h>
+#include <bpf/bpf.h>
 #include "nsf.h"
 #include "pins.h"
 
 #define BPFFS_DEFAULT "/sys/fs/bpf"
+#define MAX_PINNED_PROGS 128
+#define DETACH_WAIT_MS 30000
 
 static bool on_bpffs(const char *path)
 {
@@ -145,8 +148,56 @@ int nsf_pins_remove_all(const struct nsf_pins *p)
 	return nsf_pins_each(p, "", remove_pin, NULL);
 }
 
+struct pinned_progs {
+	int n;
+	__u32 ids[MAX_PINNED_PROGS];
+};
+
+static int note_prog(const char *path, const char *name, void *ctx)
+{
+	struct pinned_progs *pp = ctx;
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	int fd;
+
+	if (!strncmp(name, "map_", 4) || pp->n == MAX_PINNED_PROGS)
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.prog_id)
+		pp->ids[pp->n++] = info.prog_id;
+	close(fd);
+	return 0;
+}
+
+/* A removed pin detaches its hook only once the kernel frees the link
+ * (after an RCU grace period, from a work queue): wait until every hooked
+ * program is gone, so that what follows --unload is really unhooked. */
+static int wait_detached(const struct pinned_progs *pp)
+{
+	for (int ms = 0; ms < DETACH_WAIT_MS; ms += 10) {
+		int left = 0;
+
+		for (int i = 0; i < pp->n; i++) {
+			int fd = bpf_prog_get_fd_by_id(pp->ids[i]);
+
+			if (fd >= 0) {
+				left++;
+				close(fd);
+			}
+		}
+		if (!left)
+			return 0;
+		usleep(10000);
+	}
+	nsf_err("hooks still attached %d s after their pins were removed", DETACH_WAIT_MS / 1000);
+	return -ETIMEDOUT;
+}
+
 int nsf_pins_unload(const char *dir)
 {
+	struct pinned_progs progs = {};
 	struct nsf_pins p;
 	struct stat st;
 	int err, removed = 0;
@@ -158,6 +209,7 @@ int nsf_pins_unload(const char *dir)
 	err = nsf_pins_open(&p, dir);
 	if (err)
 		return err;
+	nsf_pins_each(&p, "", note_prog, &progs);
 	err = nsf_pins_each(&p, "", remove_pin, &removed);
 	if (!err && !removed) {
 		nsf_err("nothing to unload: %s holds no pins", dir);
@@ -168,5 +220,7 @@ int nsf_pins_unload(const char *dir)
 		nsf_err("cannot remove %s: %s", p.dir, strerror(errno));
 	}
 	close(p.dir_fd);
+	if (!err)
+		err = wait_detached(&progs);
 	return err;
 }

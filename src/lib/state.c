@@ -217,7 +217,7 @@ struct vmm {
 	__u32 pid;
 	char comm[NSFLUSH_COMM_LEN];
 	bool exited;
-	bool unseen_start;	/* started before the watch: earlier maps unknown */
+	uint64_t start_ticks;	/* nsf_proc_start_ticks() when first seen; 0: gone */
 	__u64 exit_seq;
 	struct ent **ents;
 	size_t nents, cents;
@@ -325,15 +325,11 @@ static struct vmm *vmm_find(const struct nsf_state *s, __u32 pid)
 	return found;
 }
 
-/* Did @pid start before we watched (or is it gone, so we cannot tell)? */
-static bool started_unseen(const struct nsf_state *s, __u32 pid)
+/* Did a process that started at @start_ticks (0: unknown) start before
+ * the watch? The same tick as the watch start cannot tell which came first. */
+static bool started_unseen(const struct nsf_state *s, __u64 start_ticks)
 {
-	uint64_t start;
-
-	if (!s->watch_ticks)
-		return false;
-	/* Same tick as the watch start: cannot tell which came first. */
-	return !nsf_proc_start_ticks(pid, &start) || start <= s->watch_ticks;
+	return s->watch_ticks && (!start_ticks || start_ticks <= s->watch_ticks);
 }
 
 static struct vmm *vmm_get(struct nsf_state *s, __u32 pid, const char *comm)
@@ -343,7 +339,8 @@ static struct vmm *vmm_get(struct nsf_state *s, __u32 pid, const char *comm)
 	if (!v || v->exited) {
 		v = xcalloc(sizeof(*v));
 		v->pid = pid;
-		v->unseen_start = started_unseen(s, pid);
+		if (!nsf_proc_start_ticks(pid, &v->start_ticks))
+			v->start_ticks = 0;
 		sl_init(&v->by_phys);
 		VEC_PUSH(s->vmms, s->nvmms, s->cvmms, v);
 	}
@@ -827,15 +824,18 @@ void nsf_state_set_watch_start(struct nsf_state *s, __u64 ticks)
 static bool unseen_history(const struct nsf_state *s, __u32 pid)
 {
 	const struct vmm *v;
+	uint64_t start;
 
 	if (!pid) {
 		for (size_t i = 0; i < s->nvmms; i++)
-			if (s->vmms[i]->unseen_start)
+			if (started_unseen(s, s->vmms[i]->start_ticks))
 				return true;
 		return false;
 	}
 	v = vmm_find(s, pid);
-	return v ? v->unseen_start : started_unseen(s, pid);
+	if (v)
+		return started_unseen(s, v->start_ticks);
+	return started_unseen(s, nsf_proc_start_ticks(pid, &start) ? start : 0);
 }
 
 void nsf_state_set_lost(struct nsf_state *s, __u64 lost)

@@ -137,6 +137,7 @@ static int adopt_maps(struct nsf_tracer *t, const struct nsf_tracer_opts *o)
 	}
 	close(fd);
 	t->pinned.control = c;
+	t->pinned.stopped_ns = c.stopped_ns;
 	t->pinned.was_enforcing = c.enforce_since_ns != 0;
 	bpf_object__for_each_map(m, t->obj) {
 		struct bpf_map_info info = {};
@@ -367,11 +368,12 @@ static int pin_hooks(struct nsf_tracer *t, const struct nsf_tracer_opts *o)
 	__u64 now = monotonic_ns();
 	int err;
 
+	c.stopped_ns = 0;	/* a daemon runs: consumed events leave the ring */
 	if (t->pinned.how == NSF_PINS_KEPT && same_hooks(t, o->pid)) {
 		for (int i = 0; i < t->nr_hooks; i++)
 			t->hooks[i].attached = t->hooks[i].has_btf;
 		t->pinned.hooks = t->pinned.old_hooks;
-		return 0;
+		return write_control(t, &c);
 	}
 	err = attach_all(t);
 	if (err)
@@ -674,6 +676,16 @@ bool nsf_tracer_backend(const struct nsf_tracer *t, const char *name)
 		    !strcmp(t->hooks[i].backend, name))
 			return true;
 	return false;
+}
+
+int nsf_tracer_mark_stopped(struct nsf_tracer *t)
+{
+	struct nsflush_control c = t->pinned.control;
+
+	if (t->pins.dir_fd < 0)
+		return 0;
+	c.stopped_ns = monotonic_ns();
+	return write_control(t, &c);
 }
 
 const struct nsf_tracer_pins *nsf_tracer_pins(const struct nsf_tracer *t)

@@ -41,6 +41,8 @@ struct nsf_tracer_pins {
 	int hooks;		/* hooks attached now */
 	struct nsflush_control control;	/* as written now */
 	bool was_enforcing;	/* the pinned programs flushed (KEPT, REPLACED) */
+	__u64 stopped_ns;	/* the last daemon stopped cleanly then
+				 * (CLOCK_MONOTONIC; 0: none, or it died) */
 };
 
 struct nsf_hook_status {
@@ -78,6 +80,11 @@ __u64 nsf_tracer_lost(const struct nsf_tracer *t);
 
 /* Is this backend's hook family attached ("vfio-type1", "iommufd")? */
 bool nsf_tracer_backend(const struct nsf_tracer *t, const char *name);
+
+/* Notes in the pinned control block that the daemon stops cleanly now,
+ * having consumed every event before: its successor's record of a VMM that
+ * starts later is whole. */
+int nsf_tracer_mark_stopped(struct nsf_tracer *t);
 
 /* What was done with the pin directory. */
 const struct nsf_tracer_pins *nsf_tracer_pins(const struct nsf_tracer *t);

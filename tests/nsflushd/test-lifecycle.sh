@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# What survives nsflushd (tests/nsflushd/guest-lifecycle), on every lab
+# kernel and backend: SIGKILL in the middle of a 4096-cycle map/unmap storm,
+# a clean stop, an upgrade to a build whose programs differ (make variant),
+# a restart of the same build; every map and unpin flushed throughout, to
+# the byte of the helper module's counter. --unload ends it all. Lost
+# events and a VMM older than the watch keep the audit incomplete.
+. "$(dirname "$0")/../lib.sh"
+
+MiB=$((1 << 20))
+storm=$((2 * 16 * MiB))		# 4096 x 4 KiB, flushed at map and at unpin
+runs=$((2 * 16 * MiB))		# the upgrade and stop cases: 16 MiB each way
+
+check_backend() {	# KERNEL BACKEND OUTPUT
+	local k=$1 b=$2 out=$3 probe=0 line
+	# type1 maps 2 kernel pages into each new domain to probe it
+	[ "$b" = type1 ] && probe=8192
+	get() { echo "$out" | grep "^case $1 "; }
+
+	line=$(get storm)
+	expect_eq "$k $b storm: SIGKILL at the first pause, restart at the second" 2 "$(field pauses <<<"$line")"
+	expect_eq "$k $b storm: restart keeps the pinned hooks" 1 "$(field kept <<<"$line")"
+	if [ "$(field drained <<<"$line")" -gt 0 ] 2>/dev/null; then
+		pass "$k $b storm: restart drained the backlog first ($(field drained <<<"$line") events)"
+	else
+		fail "$k $b storm: restart drained the backlog first" "$line"
+	fi
+	expect_eq "$k $b storm: every map and unpin flushed, with and without a daemon (module delta)" \
+		$((storm + probe)) "$(field module <<<"$line")"
+	expect_eq "$k $b storm: the VMM started before the restart: audit incomplete, saying why" \
+		"3 started-before-watch" "$(field rc <<<"$line") $(field incomplete <<<"$line")"
+
+	line=$(get upgrade)
+	expect_eq "$k $b upgrade: the other build replaced the pinned hooks" 1 "$(field replaced <<<"$line")"
+	expect_eq "$k $b upgrade: nothing unflushed between stop, upgrade and unmap (module delta)" \
+		$((runs + probe)) "$(field module <<<"$line")"
+	expect_eq "$k $b upgrade: a VMM started after the clean stop has a whole record, all flushed" \
+		"0 $((16 * MiB + probe))" "$(field rc <<<"$line") $(field mapped <<<"$line")"
+
+	line=$(get restart-same)
+	expect_eq "$k $b back to this build: replaced; again: kept, not replaced" "1 0 1" \
+		"$(field back <<<"$line") $(field replaced <<<"$line") $(field kept <<<"$line")"
+	if [ "$(field second_rc <<<"$line") $(field second_lines <<<"$line")" = "2 1" ] &&
+	   [[ $(field second <<<"$line") == *another_nsflushd_is_running* ]]; then
+		pass "$k $b a second nsflushd: one line, exit 2"
+	else
+		fail "$k $b a second nsflushd: one line, exit 2" "$line"
+	fi
+
+	line=$(get stopped)
+	expect_eq "$k $b SIGTERM: says the hooks stay; they do, and flush (module delta)" \
+		"1 $((runs + probe))" "$(field said <<<"$line") $(field module <<<"$line")"
+	line=$(get unloaded)
+	expect_eq "$k $b --unload: exit 0, no pins, no hook attached, nothing flushed after" \
+		"0 0 no 0 0" "$(field rc <<<"$line") $(field pins <<<"$line") $(field dir <<<"$line") $(field hooks <<<"$line") $(field module <<<"$line")"
+
+	line=$(get lost-restart)
+	if [ "$(field rc <<<"$line") $(field incomplete <<<"$line")" = "3 lost-events" ] &&
+	   [ "$(field lost <<<"$line")" -gt 0 ] 2>/dev/null; then
+		pass "$k $b lost events outlive a restart: a later VMM's audit is incomplete ($(field lost <<<"$line") lost)"
+	else
+		fail "$k $b lost events outlive a restart" "$line"
+	fi
+}
+
+for kb in debian-6.12:type1 debian-6.1:type1 iommufd-6.12:type1 iommufd-6.12:iommufd; do
+	k=${kb%:*} b=${kb#*:}
+	out=$(vm "$k" --timeout 600 -- tests/nsflushd/guest-lifecycle "$b" 2>&1)
+	rc=$?
+	if [ "$rc" -ne 0 ] || ! echo "$out" | grep -q '^case lost-restart '; then
+		fail "$k $b lifecycle: guest" "exited $rc"; echo "$out" | tail -n 30; continue
+	fi
+	check_backend "$k" "$b" "$out"
+done
+finish
