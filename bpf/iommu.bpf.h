@@ -11,6 +11,34 @@
 
 /* ---- iommu_map: flush before the mapping, report once it is live -------- */
 
+#define PROBE_BYTES (2 * 4096)
+
+/* The first map of 2 pages into the domain this thread attaches: type1's
+ * probe (a replay maps only after it). */
+static __always_inline void probe_mapped(__u64 domain, __u64 iova, __u64 phys, __u64 size)
+{
+	__u32 tid = current_tid();
+	struct attach_ctx *a = bpf_map_lookup_elem(&attaching, &tid);
+
+	if (a && a->domain == domain && !a->probe_phys && size == PROBE_BYTES) {
+		a->probe_iova = iova;
+		a->probe_phys = phys;
+	}
+}
+
+/* Unmapping the probe: its pages are freed next, a reference point. */
+static __always_inline void probe_unmapped(__u64 domain, __u64 iova, __u64 bytes)
+{
+	__u32 tid = current_tid();
+	struct attach_ctx *a = bpf_map_lookup_elem(&attaching, &tid);
+
+	if (!a || a->domain != domain || !a->probe_phys || iova < a->probe_iova ||
+	    iova + bytes > a->probe_iova + PROBE_BYTES || !bytes)
+		return;
+	unpin_point(a->container, NSFLUSH_BACKEND_TYPE1, iova,
+		    a->probe_phys + (iova - a->probe_iova), bytes);
+}
+
 /* int iommu_map(struct iommu_domain *, unsigned long iova, phys_addr_t paddr,
  *		 size_t size, int prot[, gfp_t gfp (6.3+)]) */
 SEC("fentry/iommu_map")
@@ -25,6 +53,8 @@ int BPF_PROG(iommu_map_entry, struct iommu_domain *domain, unsigned long iova,
 		return 0;
 	if (e.backend == NSFLUSH_BACKEND_IOMMUFD)
 		iommufd_mapping_noncoherent();
+	else if (e.origin == NSFLUSH_ORIGIN_ATTACH)
+		probe_mapped((__u64)domain, iova, paddr, size);
 	fill_common(&e, NSFLUSH_EV_MAP);
 	e.domain = (__u64)domain;
 	e.iova = iova;
@@ -70,6 +100,8 @@ static __always_inline int unmapped(void *ctx, struct iommu_domain *domain,
 	e.iova = iova;
 	e.bytes = ret;		/* what the IOMMU really unmapped */
 	submit(&e);
+	if (e.origin == NSFLUSH_ORIGIN_ATTACH && e.backend == NSFLUSH_BACKEND_TYPE1)
+		probe_unmapped((__u64)domain, iova, ret);
 	return 0;
 }
 

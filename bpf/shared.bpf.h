@@ -42,6 +42,11 @@ struct attach_ctx {
 	__u8 cc_known;		/* the vendor op ran for domain */
 	__u8 coherent;
 	__u8 backend;
+	/* type1 probes a new domain with 2 kernel pages, mapped, unmapped and
+	 * freed (vfio_test_domain_fgsp): where they went, so that their unmap
+	 * is the unpin point the seed flushes them at */
+	__u64 probe_iova;
+	__u64 probe_phys;
 };
 
 #define MAX_DOMAINS 4096

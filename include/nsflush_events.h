@@ -82,6 +82,8 @@ struct nsflush_control {
 				 * ring buffer holds every event since (or
 				 * counts it lost); 0 while one runs, or after
 				 * one died */
+	__u64 replaced_misses;	/* recursion misses of hooks since replaced:
+				 * the kernel forgets a program's count with it */
 };
 
 struct nsflush_event {

@@ -188,6 +188,7 @@ static struct daemon {
 	struct nsf_state *state;
 	struct nsf_tracer *tracer;
 	struct nsf_flusher *flusher;	/* flush mode */
+	struct nsf_tracer_opts topts;
 	bool textfile;
 } d;
 
@@ -315,6 +316,7 @@ static void sync_state(void *ctx)
 	(void)ctx;
 	nsf_tracer_poll(d.tracer, 0);
 	nsf_state_set_lost(d.state, nsf_tracer_lost(d.tracer));
+	nsf_state_set_missed(d.state, nsf_tracer_missed(d.tracer));
 	nsf_state_refresh(d.state);
 }
 
@@ -333,7 +335,8 @@ static int choose_mode(void)
 	if (env.mode < 0) {
 		if (module)
 			return NSF_MODE_ENFORCE;
-		nsf_info("helper module nsflush is not loaded: audit mode, nothing will be flushed");
+		nsf_info("helper module nsflush is not loaded: audit mode, nothing will be flushed "
+			 "until it is (then enforce)");
 		return NSF_MODE_AUDIT;
 	}
 	if (env.mode != NSF_MODE_AUDIT && !module) {
@@ -344,13 +347,49 @@ static int choose_mode(void)
 	return env.mode;
 }
 
+/*
+ * The default chose audit because the helper module was missing (boot
+ * order, DKMS still building): once it is there, enforce. The audit hooks
+ * stay pinned and running until the enforcing ones replace them, so no map
+ * goes unseen in between; events are drained before and adopted after.
+ */
+static void enforce_when_module_appears(int epfd)
+{
+	static bool gave_up;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (env.mode >= 0 || d.mode != NSF_MODE_AUDIT || gave_up ||
+	    !nsf_module_btf_loaded("nsflush"))
+		return;
+	sync_state(NULL);
+	epoll_ctl(epfd, EPOLL_CTL_DEL, nsf_tracer_fd(d.tracer), NULL);
+	nsf_tracer_close(d.tracer);
+	d.topts.enforce = true;
+	if (nsf_tracer_open(&d.tracer, &d.topts) == 0) {
+		d.mode = NSF_MODE_ENFORCE;
+		nsf_state_set_mode(d.state, d.mode);
+		nsf_info("helper module nsflush is loaded now: enforce mode, the pinned audit hooks "
+			 "replaced by enforcing ones");
+	} else {
+		gave_up = true;
+		d.topts.enforce = false;
+		if (nsf_tracer_open(&d.tracer, &d.topts)) {
+			nsf_err("cannot reopen the audit hooks: stopping (the pinned ones stay)");
+			d.tracer = NULL;
+			exiting = 1;
+			return;
+		}
+		nsf_err("helper module nsflush is loaded but the enforcing hooks did not load: "
+			"still audit mode, nothing is flushed");
+	}
+	ev.data.fd = nsf_tracer_fd(d.tracer);
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		nsf_err("event loop: %s", strerror(errno));
+}
+
 static int run(void)
 {
-	struct nsf_tracer_opts topts = {
-		.pid = env.pid,
-		.ringbuf_bytes = env.ringbuf_bytes,
-		.fn = on_event,
-	};
+	struct nsf_tracer_opts *topts = &d.topts;
 	struct epoll_event ev = { .events = EPOLLIN };
 	__u64 next_write = 0;
 	int epfd = -1, ctl = -1, err = -1, mode, n;
@@ -371,11 +410,14 @@ static int run(void)
 		return -1;
 	if (d.mode == NSF_MODE_FLUSH && nsf_flusher_open(&d.flusher))
 		goto out;
-	topts.enforce = d.mode == NSF_MODE_ENFORCE;
-	topts.skip_funcs = env.skip_hooks;
-	topts.nr_skip = env.nr_skip_hooks;
-	topts.pin_dir = env.pin_dir;
-	if (nsf_tracer_open(&d.tracer, &topts))
+	topts->pid = env.pid;
+	topts->ringbuf_bytes = env.ringbuf_bytes;
+	topts->fn = on_event;
+	topts->enforce = d.mode == NSF_MODE_ENFORCE;
+	topts->skip_funcs = env.skip_hooks;
+	topts->nr_skip = env.nr_skip_hooks;
+	topts->pin_dir = env.pin_dir;
+	if (nsf_tracer_open(&d.tracer, topts))
 		goto out;
 	log_hooks(d.tracer);
 	log_pins(d.tracer);
@@ -421,6 +463,7 @@ static int run(void)
 			else if (nsf_tracer_poll(d.tracer, 0) < 0)
 				nsf_err("ring buffer read failed");
 		}
+		enforce_when_module_appears(epfd);
 		if (reload) {
 			reload = 0;
 			nsf_info("SIGHUP: rewriting the textfile; helper module %s",

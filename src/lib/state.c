@@ -234,6 +234,7 @@ struct nsf_state {
 	__u64 next_id, seq, exit_seq;
 	__u64 lost;
 	__u64 watch_ticks;	/* nsf_state_set_watch_start(); 0: not checked */
+	__u64 missed;		/* hooks the kernel skipped (recursion) */
 	/* monotonic totals for the Prometheus counters */
 	__u64 flushed_total, skipped_total[NSFLUSH_SKIP_NR];
 	/* the last event applied: for nsf_state_daemon_flush() */
@@ -261,6 +262,11 @@ struct nsf_state *nsf_state_new(enum nsf_mode mode)
 
 	s->mode = mode;
 	return s;
+}
+
+void nsf_state_set_mode(struct nsf_state *s, enum nsf_mode mode)
+{
+	s->mode = mode;
 }
 
 static void dom_free(struct dom *d)
@@ -838,6 +844,12 @@ static bool unseen_history(const struct nsf_state *s, __u32 pid)
 	return started_unseen(s, nsf_proc_start_ticks(pid, &start) ? start : 0);
 }
 
+void nsf_state_set_missed(struct nsf_state *s, __u64 missed)
+{
+	if (missed > s->missed)
+		s->missed = missed;
+}
+
 void nsf_state_set_lost(struct nsf_state *s, __u64 lost)
 {
 	if (lost > s->lost)
@@ -1186,16 +1198,29 @@ void nsf_state_report_json(const struct nsf_state *s, __u32 pid, FILE *out)
 		fprintf(out, "  \"pid\": %u,\n", pid);
 	else
 		fputs("  \"pid\": null,\n", out);
-	fprintf(out, "  \"complete\": %s,\n",
-		s->lost || unseen_history(s, pid) ? "false" : "true");
-	fprintf(out, "  \"incomplete\": [%s%s%s],\n", s->lost ? "\"lost-events\"" : "",
-		s->lost && unseen_history(s, pid) ? ", " : "",
-		unseen_history(s, pid) ? "\"started-before-watch\"" : "");
+	{
+		bool unseen = unseen_history(s, pid);
+		const char *sep = "";
+
+		fprintf(out, "  \"complete\": %s,\n  \"incomplete\": [",
+			s->lost || s->missed || unseen ? "false" : "true");
+		if (s->lost) {
+			fputs("\"lost-events\"", out);
+			sep = ", ";
+		}
+		if (s->missed) {
+			fprintf(out, "%s\"hooks-missed\"", sep);
+			sep = ", ";
+		}
+		if (unseen)
+			fprintf(out, "%s\"started-before-watch\"", sep);
+		fputs("],\n", out);
+	}
 	fprintf(out, "  \"summary\": {\"noncoherent_domains\": %llu, \"coherent_domains\": %llu, "
 		"\"mapped_bytes\": %llu, \"live_bytes\": %llu, \"flushed_bytes\": %llu, "
-		"\"unflushed_bytes\": %llu, \"lost_events\": %llu},\n",
+		"\"unflushed_bytes\": %llu, \"lost_events\": %llu, \"hook_misses\": %llu},\n",
 		U64(sum.noncoherent), U64(sum.coherent), U64(sum.mapped), U64(sum.live),
-		U64(sum.flushed), U64(sum.unflushed), U64(s->lost));
+		U64(sum.flushed), U64(sum.unflushed), U64(s->lost), U64(s->missed));
 
 	fputs("  \"vmms\": [", out);
 	for (size_t i = 0; i < s->nvmms; i++) {
@@ -1268,7 +1293,7 @@ int nsf_state_exit_status(const struct nsf_state *s, __u32 pid)
 {
 	struct summary sum;
 
-	if (s->lost || unseen_history(s, pid))
+	if (s->lost || s->missed || unseen_history(s, pid))
 		return 3;
 	summary(s, pid, &sum);
 	return sum.unflushed ? 1 : 0;
@@ -1332,6 +1357,10 @@ void nsf_state_report_table(const struct nsf_state *s, __u32 pid, FILE *out)
 	if (s->lost)
 		fprintf(out, "\nAUDIT INCOMPLETE: %llu events were lost; ranges below may be missing\n",
 			U64(s->lost));
+	if (s->missed)
+		fprintf(out, "\nAUDIT INCOMPLETE: the kernel skipped nsflush's hooks %llu times "
+			"(recursion): those maps or unpins may be unflushed and unrecorded\n",
+			U64(s->missed));
 	if (unseen_history(s, pid))
 		fprintf(out, "\nAUDIT INCOMPLETE: %s started before nsflushd was watching; "
 			"what it mapped before then is not known\n",
@@ -1404,6 +1433,8 @@ void nsf_state_report_table(const struct nsf_state *s, __u32 pid, FILE *out)
 	free(r);
 	if (s->lost)
 		fprintf(out, "\nAUDIT INCOMPLETE: %llu events lost\n", U64(s->lost));
+	if (s->missed)
+		fprintf(out, "\nAUDIT INCOMPLETE: hooks skipped %llu times\n", U64(s->missed));
 	if (unseen_history(s, pid))
 		fputs("\nAUDIT INCOMPLETE: started before nsflushd was watching\n", out);
 }
@@ -1465,6 +1496,13 @@ void nsf_state_write_prom(const struct nsf_state *s, FILE *out)
 	fputs("# HELP nsflush_events_lost_total Kernel events lost (the audit is incomplete).\n"
 	      "# TYPE nsflush_events_lost_total counter\n", out);
 	fprintf(out, "nsflush_events_lost_total %llu\n", U64(s->lost));
+	fputs("# HELP nsflush_hook_misses_total Hooks the kernel skipped (recursion): maps or "
+	      "unpins possibly unflushed (the audit is incomplete).\n"
+	      "# TYPE nsflush_hook_misses_total counter\n", out);
+	fprintf(out, "nsflush_hook_misses_total %llu\n", U64(s->missed));
 	fputs("# HELP nsflush_up 1 while nsflushd runs.\n# TYPE nsflush_up gauge\nnsflush_up 1\n",
 	      out);
+	fprintf(out, "# HELP nsflush_enforcing 1 while the hooks flush at the reference points "
+		"(enforce mode).\n# TYPE nsflush_enforcing gauge\nnsflush_enforcing %d\n",
+		s->mode == NSF_MODE_ENFORCE);
 }

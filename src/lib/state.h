@@ -36,6 +36,8 @@ enum nsf_mode { NSF_MODE_AUDIT, NSF_MODE_FLUSH, NSF_MODE_ENFORCE };
 const char *nsf_mode_name(enum nsf_mode mode);
 
 struct nsf_state *nsf_state_new(enum nsf_mode mode);
+/* The daemon moved to another mode (audit -> enforce once the module is there). */
+void nsf_state_set_mode(struct nsf_state *s, enum nsf_mode mode);
 void nsf_state_free(struct nsf_state *s);
 
 /* Applies one kernel event (the ring buffer's order is the kernel's). */
@@ -57,6 +59,10 @@ void nsf_state_daemon_flush(struct nsf_state *s, const struct nsflush_event *e,
  */
 void nsf_state_set_watch_start(struct nsf_state *s, __u64 ticks);
 
+/* Hooks the kernel skipped (nsf_tracer_missed(), running total): the
+ * audit is incomplete ("hooks-missed"). */
+void nsf_state_set_missed(struct nsf_state *s, __u64 missed);
+
 /* Events the kernel side could not deliver (running total). */
 void nsf_state_set_lost(struct nsf_state *s, __u64 lost);
 
@@ -73,7 +79,7 @@ bool nsf_state_has_pid(const struct nsf_state *s, __u32 pid);
  *   "version": 1, "mode": "enforce", "pid": 123 | null,
  *   "complete": true,                  false when lost_events > 0 or the
  *                                      VMM started before the watch
- *   "incomplete": [ "lost-events", "started-before-watch" ]   why not
+ *   "incomplete": [ "lost-events", "hooks-missed", "started-before-watch" ]   why not
  *                                      complete (empty when it is)
  *   "summary": { "noncoherent_domains": N,  currently attached, non-coherent
  *                "coherent_domains": N,
@@ -81,7 +87,8 @@ bool nsf_state_has_pid(const struct nsf_state *s, __u32 pid);
  *                "live_bytes": N,           still mapped now
  *                "flushed_bytes": N,        flushed for these VMMs (map + unpin)
  *                "unflushed_bytes": N,      sum of "bytes" of ranges with a reason
- *                "lost_events": N },
+ *                "lost_events": N,
+ *                "hook_misses": N },        hooks the kernel skipped (recursion)
  *   "vmms":    [ { "pid", "comm", "exited" } ],
  *   "domains": [ { "domain": "0x..", "pid", "comm",
  *                  "backend": "vfio-type1" | "iommufd",

@@ -273,6 +273,38 @@ static bool same_hooks(struct nsf_tracer *t, __u32 pid)
 	return !memcmp(old.ids, now.ids, now.n * sizeof(now.ids[0]));
 }
 
+static int add_misses(const char *path, const char *name, void *ctx)
+{
+	struct bpf_link_info li = {};
+	struct bpf_prog_info pi = {};
+	__u32 len = sizeof(li);
+	__u64 *misses = ctx;
+	int fd = bpf_obj_get(path), prog_fd = -1;
+
+	(void)name;
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &li, &len)) {
+		prog_fd = bpf_prog_get_fd_by_id(li.prog_id);
+		len = sizeof(pi);
+		if (prog_fd >= 0 && !bpf_obj_get_info_by_fd(prog_fd, &pi, &len))
+			*misses += pi.recursion_misses;
+	}
+	if (prog_fd >= 0)
+		close(prog_fd);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+/* Recursion misses of the hooks pinned now. */
+static __u64 pinned_misses(const struct nsf_tracer *t)
+{
+	__u64 misses = 0;
+
+	nsf_pins_each(&t->pins, PIN_LINK, add_misses, &misses);
+	nsf_pins_each(&t->pins, PIN_NEW, add_misses, &misses);
+	return misses;
+}
+
 static int detach_pinned(const char *path, const char *name, void *ctx)
 {
 	const char *mine = ctx;
@@ -397,6 +429,8 @@ static int pin_hooks(struct nsf_tracer *t, const struct nsf_tracer_opts *o)
 		t->pinned.how = NSF_PINS_REPLACED;
 	}
 	c.target_tgid = o->pid;
+	/* Theirs go with them: keep the count (those of ours are 0 yet). */
+	c.replaced_misses += pinned_misses(t);
 	if (!t->enforce)
 		c.enforce_since_ns = 0;
 	else if (!t->pinned.was_enforcing)
@@ -667,6 +701,13 @@ __u64 nsf_tracer_lost(const struct nsf_tracer *t)
 			lost += v;
 	}
 	return lost;
+}
+
+__u64 nsf_tracer_missed(const struct nsf_tracer *t)
+{
+	if (t->pins.dir_fd < 0)
+		return 0;
+	return t->pinned.control.replaced_misses + pinned_misses(t);
 }
 
 bool nsf_tracer_backend(const struct nsf_tracer *t, const char *name)

@@ -78,6 +78,14 @@ int nsf_tracer_poll(struct nsf_tracer *t, int timeout_ms);
 /* Events the kernel side could not reserve ring buffer space for. */
 __u64 nsf_tracer_lost(const struct nsf_tracer *t);
 
+/*
+ * Times the kernel skipped one of the hooks because the same program was
+ * already running on that CPU (bpf_prog_info.recursion_misses: a long flush
+ * preempted, say): a reference point that may have gone unflushed and
+ * unrecorded. Summed over the pinned hooks, those replaced included.
+ */
+__u64 nsf_tracer_missed(const struct nsf_tracer *t);
+
 /* Is this backend's hook family attached ("vfio-type1", "iommufd")? */
 bool nsf_tracer_backend(const struct nsf_tracer *t, const char *name);
 

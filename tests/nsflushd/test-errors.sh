@@ -12,7 +12,13 @@ declare -A want=(
 	[audit-unknown-flag]="2 unknown option"
 	[audit-no-such-pid]="2 no such pid"
 	[audit-not-root]="2 permission denied"
-	[daemon-second-instance]="2 already listening"
+	[daemon-second-instance]="2 another nsflushd is running (it holds /sys/fs/bpf/nsflush)"
+	[unload-while-running]="2 another nsflushd is running"
+	[unload-nothing-pinned]="2 nothing to unload: /sys/fs/bpf/nsflush does not exist"
+	[daemon-pin-dir-not-bpffs]="2 /tmp/nsflush-pins is not on a BPF filesystem"
+	[daemon-incompatible-pins]="2 holds pins of an incompatible nsflush (control block of ABI"
+	[daemon-ringbuf-differs]="2 the pinned ring buffer has 4194304 bytes, not 8192"
+	[audit-pid-before-watch]="3 "
 	[daemon-unknown-flag]="2 unknown option"
 	[daemon-bad-pid]="2 invalid pid"
 	[daemon-bad-mode]="2 invalid mode"
@@ -34,12 +40,23 @@ for name in "${!want[@]}"; do
 	rc=${want[$name]%% *} text=${want[$name]#* }
 	if [ -z "$line" ]; then fail "$k $name" "did not run"; continue; fi
 	got="$(field rc <<<"$line") $(field lines <<<"$line")"
-	if [ "$got" = "$rc 1" ] && [[ $line == *"msg="*"$text"* ]]; then
+	if [ "$rc" = 3 ]; then
+		# not an error: an (incomplete) report on stdout, nothing on stderr
+		expect_eq "$k $name: exit 3, nothing on stderr" "3 0" "$got"
+	elif [ "$got" = "$rc 1" ] && [[ $line == *"msg="*"$text"* ]]; then
 		pass "$k $name: exit $rc, one line: ${line#*msg=}"
 	else
 		fail "$k $name" "want exit $rc and one line with '$text', got: $line"
 	fi
+	# a refused start pins nothing (the incompatible case keeps the one map it
+	# found; the second instance and the ring size meet pins already there)
+	case $name in
+	daemon-second-instance | daemon-ringbuf-differs) ;;
+	daemon-incompatible-pins) expect_eq "$k $name: nothing pinned beside it" 1 "$(field pins <<<"$line")" ;;
+	daemon-*) expect_eq "$k $name: nothing pinned" 0 "$(field pins <<<"$line")" ;;
+	esac
 done
+expect_eq "$k bpffs not mounted: nsflushd mounts it" "bpffs-mounted 1" "$(echo "$out" | grep '^bpffs-mounted ')"
 expect_eq "$k audit of a process that never used VFIO: exit 0, nothing printed on stderr" "0 0" \
 	"$(echo "$out" | grep '^case audit-pid-without-vfio ' | field rc) $(echo "$out" | grep '^case audit-pid-without-vfio ' | field lines)"
 

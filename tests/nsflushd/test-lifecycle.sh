@@ -13,7 +13,8 @@ runs=$((2 * 16 * MiB))		# the upgrade and stop cases: 16 MiB each way
 
 check_backend() {	# KERNEL BACKEND OUTPUT
 	local k=$1 b=$2 out=$3 probe=0 line
-	# type1 maps 2 kernel pages into each new domain to probe it
+	# type1 maps 2 kernel pages into each new domain to probe it, flushed
+	# before the map and again before they are freed
 	[ "$b" = type1 ] && probe=8192
 	get() { echo "$out" | grep "^case $1 "; }
 
@@ -26,14 +27,14 @@ check_backend() {	# KERNEL BACKEND OUTPUT
 		fail "$k $b storm: restart drained the backlog first" "$line"
 	fi
 	expect_eq "$k $b storm: every map and unpin flushed, with and without a daemon (module delta)" \
-		$((storm + probe)) "$(field module <<<"$line")"
+		$((storm + 2 * probe)) "$(field module <<<"$line")"
 	expect_eq "$k $b storm: the VMM started before the restart: audit incomplete, saying why" \
 		"3 started-before-watch" "$(field rc <<<"$line") $(field incomplete <<<"$line")"
 
 	line=$(get upgrade)
 	expect_eq "$k $b upgrade: the other build replaced the pinned hooks" 1 "$(field replaced <<<"$line")"
 	expect_eq "$k $b upgrade: nothing unflushed between stop, upgrade and unmap (module delta)" \
-		$((runs + probe)) "$(field module <<<"$line")"
+		$((runs + 2 * probe)) "$(field module <<<"$line")"
 	expect_eq "$k $b upgrade: a VMM started after the clean stop has a whole record, all flushed" \
 		"0 $((16 * MiB + probe))" "$(field rc <<<"$line") $(field mapped <<<"$line")"
 
@@ -49,10 +50,15 @@ check_backend() {	# KERNEL BACKEND OUTPUT
 
 	line=$(get stopped)
 	expect_eq "$k $b SIGTERM: says the hooks stay; they do, and flush (module delta)" \
-		"1 $((runs + probe))" "$(field said <<<"$line") $(field module <<<"$line")"
+		"1 $((runs + 2 * probe))" "$(field said <<<"$line") $(field module <<<"$line")"
 	line=$(get unloaded)
 	expect_eq "$k $b --unload: exit 0, no pins, no hook attached, nothing flushed after" \
 		"0 0 no 0 0" "$(field rc <<<"$line") $(field pins <<<"$line") $(field dir <<<"$line") $(field hooks <<<"$line") $(field module <<<"$line")"
+
+	line=$(get module-late)
+	expect_eq "$k $b module loaded after nsflushd: audit, then enforce by itself (textfile, module delta, audit)" \
+		"0,1 $((runs + 2 * probe)) 0" \
+		"$(field enforcing <<<"$line") $(field module <<<"$line") $(field rc <<<"$line")"
 
 	line=$(get lost-restart)
 	if [ "$(field rc <<<"$line") $(field incomplete <<<"$line")" = "3 lost-events" ] &&
@@ -67,7 +73,7 @@ for kb in debian-6.12:type1 debian-6.1:type1 iommufd-6.12:type1 iommufd-6.12:iom
 	k=${kb%:*} b=${kb#*:}
 	out=$(vm "$k" --timeout 600 -- tests/nsflushd/guest-lifecycle "$b" 2>&1)
 	rc=$?
-	if [ "$rc" -ne 0 ] || ! echo "$out" | grep -q '^case lost-restart '; then
+	if [ "$rc" -ne 0 ] || ! echo "$out" | grep -q '^case module-late '; then
 		fail "$k $b lifecycle: guest" "exited $rc"; echo "$out" | tail -n 30; continue
 	fi
 	check_backend "$k" "$b" "$out"
