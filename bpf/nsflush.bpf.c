@@ -7,7 +7,9 @@
  *   iommufd.bpf.h iommufd: HWPT domains of each IOAS, fills, unpins
  *   iommu.bpf.h   the IOMMU core hooks every backend goes through
  *                 (iommu_map/unmap, domain free, group detach, vendor
- *                 coherency decisions); last, as it calls into iommufd's
+ *                 coherency decisions); after the backends, as it calls
+ *                 into iommufd's
+ *   found.bpf.h   the start-up walk of what was mapped before nsflush ran
  * A family whose kernel side is absent (no type1, no iommufd) is not
  * loaded: user space probes that before load.
  * nsflush_enforce.bpf.c builds this with NSFLUSH_ENFORCE, where the
@@ -18,5 +20,6 @@
 #include "type1.bpf.h"
 #include "iommufd.bpf.h"
 #include "iommu.bpf.h"
+#include "found.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -10,6 +10,7 @@
 /* drivers/vfio/vfio_iommu_type1.c: the container's IOMMU state */
 struct vfio_iommu {
 	struct list_head domain_list;	/* of vfio_domain.next */
+	struct rb_root dma_list;	/* of vfio_dma.node, by iova */
 } __attribute__((preserve_access_index));
 
 /* one iommu_domain of the container and the groups attached to it */
@@ -27,9 +28,31 @@ struct vfio_iommu_group {
 
 /* one VFIO_IOMMU_MAP_DMA mapping */
 struct vfio_dma {
+	struct rb_node node;
 	dma_addr_t iova;	/* device address of the mapping's start */
 	unsigned long vaddr;	/* user address of the mapping's start */
-	size_t size;
+	size_t size;		/* mapped so far (grows while it is mapped) */
+	struct task_struct *task;	/* whose pages they are */
+} __attribute__((preserve_access_index));
+
+/* drivers/vfio/vfio.h (vfio.ko): where a container or group file leads */
+struct vfio_iommu_driver_ops {
+	char *name;
+} __attribute__((preserve_access_index));
+
+struct vfio_iommu_driver {
+	const struct vfio_iommu_driver_ops *ops;
+} __attribute__((preserve_access_index));
+
+/* file->private_data of /dev/vfio/vfio */
+struct vfio_container {
+	struct vfio_iommu_driver *iommu_driver;
+	void *iommu_data;	/* struct vfio_iommu * for type1 */
+} __attribute__((preserve_access_index));
+
+/* file->private_data of /dev/vfio/<group> */
+struct vfio_group {
+	struct vfio_container *container;
 } __attribute__((preserve_access_index));
 
 #endif /* NSFLUSH_VFIO_TYPES_H */

@@ -43,6 +43,8 @@ enum nsflush_origin {
 	NSFLUSH_ORIGIN_MAP = 0,		/* a map request (VFIO_IOMMU_MAP_DMA, IOAS_MAP) */
 	NSFLUSH_ORIGIN_ATTACH = 1,	/* while attaching a domain: replay/fill of
 					 * existing mappings, type1's 2-page probe */
+	NSFLUSH_ORIGIN_FOUND = 2,	/* found mapped when nsflushd started
+					 * (struct nsflush_found), not seen mapping */
 };
 
 /* flush_state: what happened at this reference point, kernel side */
@@ -59,6 +61,36 @@ enum nsflush_stat {
 	NSFLUSH_STAT_UNTRACKED = 1,	/* a tracking map was full: a domain,
 					 * mapping or unpin may be unrecorded */
 	NSFLUSH_STAT_NR
+};
+
+/*
+ * What the start-up walk of kernel state (the "found" iterator program)
+ * writes, one record each, for every process holding a VFIO container:
+ * its domains, then the runs mapped in that container. (Runs are described
+ * by the VMM's user address; user space resolves them to physical pages.)
+ */
+enum nsflush_found_kind {
+	NSFLUSH_FOUND_DOMAIN = 1,	/* pid, container, domain, coherent, group */
+	NSFLUSH_FOUND_RUN = 2,		/* pid (whose mm holds vaddr), container,
+					 * iova, vaddr, bytes */
+	NSFLUSH_FOUND_UNREADABLE = 3,	/* pid holds a VFIO file whose mappings
+					 * the walk cannot read (backend says which) */
+};
+
+struct nsflush_found {
+	__u32 kind;		/* enum nsflush_found_kind */
+	__u32 pid;
+	__u64 container;
+	__u64 domain;
+	__u64 iova;
+	__u64 vaddr;
+	__u64 bytes;
+	__u64 start_ns;		/* the process's start (task->start_time) */
+	__u32 group;
+	__u8 backend;
+	__u8 coherent;
+	__u8 pad[2];
+	char comm[NSFLUSH_COMM_LEN];
 };
 
 /* Bumped whenever a pinned map's layout or meaning changes: nsflushd never

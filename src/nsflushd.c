@@ -23,6 +23,7 @@
 #include "lib/nsf.h"
 #include "lib/ctl.h"
 #include "lib/flusher.h"
+#include "lib/found.h"
 #include "lib/pins.h"
 #include "lib/state.h"
 #include "lib/textfile.h"
@@ -43,6 +44,7 @@ static struct env {
 	int nr_skip_hooks;
 	const char *pin_dir;
 	bool unload;
+	bool flush_found;
 } env = {
 	.mode = -1,
 	.pin_dir = NSF_PIN_DIR_DEFAULT,
@@ -72,6 +74,8 @@ static const char usage[] =
 "      --pin-dir DIR           bpffs directory the hooks, maps and ring buffer\n"
 "                              are pinned in, so they outlive nsflushd\n"
 "                              (default " NSF_PIN_DIR_DEFAULT ")\n"
+"      --flush-preexisting     flush now what was found mapped at start with no\n"
+"                              flush known (reported late; needs the module)\n"
 "      --unload                detach every nsflush hook and remove the pins,\n"
 "                              then exit: enforcement stops (refused while\n"
 "                              nsflushd runs)\n"
@@ -105,6 +109,7 @@ static void parse_args(int argc, char **argv)
 		{ "skip-hook", required_argument, NULL, 'S' },
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "unload", no_argument, NULL, 'U' },
+		{ "flush-preexisting", no_argument, NULL, 'F' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -158,6 +163,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case 'U':
 			env.unload = true;
+			break;
+		case 'F':
+			env.flush_found = true;
 			break;
 		case 'S':
 			if (env.nr_skip_hooks == (int)(sizeof(env.skip_hooks) / sizeof(env.skip_hooks[0])))
@@ -272,8 +280,8 @@ static void print_event(const struct nsflush_event *e)
 		printf(" iova=0x%llx phys=0x%llx bytes=%llu", (unsigned long long)e->iova,
 		       (unsigned long long)e->phys, (unsigned long long)e->bytes);
 		if (e->kind == NSFLUSH_EV_MAP)
-			printf(" origin=%s ret=%d", e->origin == NSFLUSH_ORIGIN_ATTACH ?
-			       "attach" : "map", e->map_ret);
+			printf(" origin=%s ret=%d", e->origin == NSFLUSH_ORIGIN_ATTACH ? "attach" :
+			       e->origin == NSFLUSH_ORIGIN_FOUND ? "found" : "map", e->map_ret);
 		if (e->flush_state == NSFLUSH_FLUSH_DONE)
 			printf(" flush_ret=%d flushed=%llu", e->flush_ret,
 			       (unsigned long long)e->flush.flushed_bytes);
@@ -294,6 +302,45 @@ static void daemon_flush(const struct nsflush_event *e)
 	if (err)
 		kret = err;
 	nsf_state_daemon_flush(d.state, e, kret, &res, monotonic_ns());
+}
+
+/* A start-up walk's event, already applied to the state. */
+static int on_found(void *ctx, const struct nsflush_event *e)
+{
+	(void)ctx;
+	if (env.print_events) {
+		print_event(e);
+		fflush(stdout);
+	}
+	if (d.flusher && e->kind == NSFLUSH_EV_MAP && e->flush_state == NSFLUSH_FLUSH_NONE &&
+	    (env.flush_found || d.mode == NSF_MODE_FLUSH))
+		daemon_flush(e);
+	return 0;
+}
+
+/*
+ * What was mapped before the hooks went live: found, tracked from now on,
+ * reported (pre-existing, or flushed where enforcement has been continuous
+ * since before its process started). Without the walk, any process older
+ * than the watch audits incomplete.
+ */
+static void load_found(void)
+{
+	const struct nsf_tracer_pins *p = nsf_tracer_pins(d.tracer);
+	struct nsf_found_stats fs;
+
+	if (nsf_found_load(d.tracer, d.state, p->control.enforce_since_ns, on_found, NULL, &fs)) {
+		nsf_err("processes older than this start audit incomplete");
+		return;
+	}
+	nsf_state_set_watch_start(d.state, 0);
+	if (fs.domains || fs.unreadable)
+		nsf_info("found at start: %u domains, %llu runs, %llu bytes mapped non-coherently "
+			 "(%llu of them flushed by continuous enforcement)%s%s", fs.domains,
+			 (unsigned long long)fs.runs, (unsigned long long)fs.bytes,
+			 (unsigned long long)fs.inferred_bytes,
+			 fs.unreadable ? "; unreadable: " : "",
+			 fs.unreadable ? "some (their audits are incomplete)" : "");
 }
 
 static int on_event(void *ctx, const struct nsflush_event *e)
@@ -408,7 +455,7 @@ static int run(void)
 	d.state = nsf_state_new(d.mode);
 	if (!d.state)
 		return -1;
-	if (d.mode == NSF_MODE_FLUSH && nsf_flusher_open(&d.flusher))
+	if ((d.mode == NSF_MODE_FLUSH || env.flush_found) && nsf_flusher_open(&d.flusher))
 		goto out;
 	topts->pid = env.pid;
 	topts->ringbuf_bytes = env.ringbuf_bytes;
@@ -430,6 +477,7 @@ static int run(void)
 	n = nsf_tracer_poll(d.tracer, 0);
 	if (n > 0)
 		nsf_info("drained %d events queued in the pinned ring buffer", n);
+	load_found();
 	ctl = nsf_ctl_listen(env.socket);
 	if (ctl < 0)
 		goto out;

@@ -16,7 +16,6 @@
 #include "pins.h"
 
 #define BPFFS_DEFAULT "/sys/fs/bpf"
-#define MAX_PINNED_PROGS 128
 #define DETACH_WAIT_MS 30000
 
 static bool on_bpffs(const char *path)
@@ -148,19 +147,14 @@ int nsf_pins_remove_all(const struct nsf_pins *p)
 	return nsf_pins_each(p, "", remove_pin, NULL);
 }
 
-struct pinned_progs {
-	int n;
-	__u32 ids[MAX_PINNED_PROGS];
-};
-
 static int note_prog(const char *path, const char *name, void *ctx)
 {
-	struct pinned_progs *pp = ctx;
+	struct nsf_pinned_progs *pp = ctx;
 	struct bpf_link_info info = {};
 	__u32 len = sizeof(info);
 	int fd;
 
-	if (!strncmp(name, "map_", 4) || pp->n == MAX_PINNED_PROGS)
+	if (!strncmp(name, "map_", 4) || pp->n == (int)(sizeof(pp->ids) / sizeof(pp->ids[0])))
 		return 0;
 	fd = bpf_obj_get(path);
 	if (fd < 0)
@@ -171,10 +165,13 @@ static int note_prog(const char *path, const char *name, void *ctx)
 	return 0;
 }
 
-/* A removed pin detaches its hook only once the kernel frees the link
- * (after an RCU grace period, from a work queue): wait until every hooked
- * program is gone, so that what follows --unload is really unhooked. */
-static int wait_detached(const struct pinned_progs *pp)
+void nsf_pins_note_progs(const struct nsf_pins *p, const char *prefix,
+			 struct nsf_pinned_progs *pp)
+{
+	nsf_pins_each(p, prefix, note_prog, pp);
+}
+
+int nsf_pins_wait_detached(const struct nsf_pinned_progs *pp)
 {
 	for (int ms = 0; ms < DETACH_WAIT_MS; ms += 10) {
 		int left = 0;
@@ -197,7 +194,7 @@ static int wait_detached(const struct pinned_progs *pp)
 
 int nsf_pins_unload(const char *dir)
 {
-	struct pinned_progs progs = {};
+	struct nsf_pinned_progs progs = {};
 	struct nsf_pins p;
 	struct stat st;
 	int err, removed = 0;
@@ -221,6 +218,6 @@ int nsf_pins_unload(const char *dir)
 	}
 	close(p.dir_fd);
 	if (!err)
-		err = wait_detached(&progs);
+		err = nsf_pins_wait_detached(&progs);
 	return err;
 }

@@ -47,6 +47,23 @@ int nsf_pins_each(const struct nsf_pins *p, const char *prefix,
  * program using them. */
 int nsf_pins_remove_all(const struct nsf_pins *p);
 
+/* The programs behind pinned hooks, to wait for once their pins are gone. */
+struct nsf_pinned_progs {
+	int n;
+	__u32 ids[128];
+};
+
+/* Adds the programs of DIR's pinned hooks (entries starting with @prefix). */
+void nsf_pins_note_progs(const struct nsf_pins *p, const char *prefix,
+			 struct nsf_pinned_progs *pp);
+
+/*
+ * A removed pin detaches its hook only once the kernel frees the link
+ * (after an RCU grace period, from a work queue): waits until every noted
+ * program is gone (one line and an error after 30 s).
+ */
+int nsf_pins_wait_detached(const struct nsf_pinned_progs *pp);
+
 /*
  * nsflushd --unload: locks DIR (refused while a daemon holds it), removes
  * every pin and DIR itself. Fails with one line when nothing is pinned.

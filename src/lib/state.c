@@ -38,10 +38,13 @@ static const char *const skip_names[NSFLUSH_SKIP_NR] = {
 enum ent_state { ST_MAPPED, ST_UNMAPPED, ST_UNPINNED };
 static const char *const state_names[] = { "mapped", "unmapped", "unpinned" };
 
-enum reason { R_NONE, R_MAP, R_UNPIN, R_LATE, R_SKIP };
+enum reason { R_NONE, R_MAP, R_UNPIN, R_LATE, R_SKIP, R_FOUND };
 static const char *const reason_names[] = {
 	NULL, "no-flush-before-map", "no-flush-before-unpin", "late", "skipped-non-ram",
+	"pre-existing",
 };
+/* enum nsflush_origin */
+static const char *const origin_names[] = { "map", "attach", "found" };
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -217,6 +220,7 @@ struct vmm {
 	__u32 pid;
 	char comm[NSFLUSH_COMM_LEN];
 	bool exited;
+	bool unreadable;	/* the start-up walk could not read its mappings */
 	uint64_t start_ticks;	/* nsf_proc_start_ticks() when first seen; 0: gone */
 	__u64 exit_seq;
 	struct ent **ents;
@@ -547,6 +551,18 @@ static void ev_free(struct nsf_state *s, const struct nsflush_event *e)
 	}
 }
 
+/* Does a mapped run of @d meet [iova, iova + bytes)? */
+static bool live_at(struct dom *d, __u64 iova, __u64 bytes)
+{
+	for (struct sl_node *n = sl_first_overlap(&d->by_iova, iova); n; n = n->next[0]) {
+		if (n->key >= iova + bytes)
+			break;
+		if (n->key + n->ent->bytes > iova && n->ent->state == ST_MAPPED)
+			return true;
+	}
+	return false;
+}
+
 static void ev_map(struct nsf_state *s, const struct nsflush_event *e)
 {
 	struct dom *d = dom_find(s, e->domain);
@@ -563,6 +579,9 @@ static void ev_map(struct nsf_state *s, const struct nsflush_event *e)
 	}
 	if (d->coherent)
 		return;		/* never expected: nothing to flush there */
+	/* found at start, but the hooks (or the backlog) told of it already */
+	if (e->origin == NSFLUSH_ORIGIN_FOUND && live_at(d, e->iova, e->bytes))
+		return;
 	v = d->vmm;
 	if (v->pid == e->pid)
 		set_comm(v->comm, e->comm);
@@ -583,7 +602,9 @@ static void ev_map(struct nsf_state *s, const struct nsflush_event *e)
 	r->origin = e->origin;
 	r->state = ST_MAPPED;
 	r->fbm = ok;
-	r->reason = ok ? R_NONE : R_MAP;
+	/* found mapped at start, with no flush known: not a missed flush
+	 * nsflush watched happen, a history it never saw */
+	r->reason = ok ? R_NONE : e->origin == NSFLUSH_ORIGIN_FOUND ? R_FOUND : R_MAP;
 	r->pn = sl_insert(&v->by_phys, r->phys, r->bytes, r);
 	r->in = sl_insert(&d->by_iova, r->iova, r->bytes, r);
 	if (skip)
@@ -778,7 +799,8 @@ void nsf_state_daemon_flush(struct nsf_state *s, const struct nsflush_event *e,
 			    int kfunc_ret, const struct nsflush_flush_result *res,
 			    __u64 done_ns)
 {
-	enum reason want = e->kind == NSFLUSH_EV_MAP ? R_MAP : R_UNPIN;
+	enum reason want = e->kind == NSFLUSH_EV_UNPIN ? R_UNPIN :
+			   e->origin == NSFLUSH_ORIGIN_FOUND ? R_FOUND : R_MAP;
 	bool last = !memcmp(e, &s->last, sizeof(*e));
 	struct ent **es = NULL;
 	size_t n = 0, cap = 0, from = 0;
@@ -842,6 +864,20 @@ static bool unseen_history(const struct nsf_state *s, __u32 pid)
 	if (v)
 		return started_unseen(s, v->start_ticks);
 	return started_unseen(s, nsf_proc_start_ticks(pid, &start) ? start : 0);
+}
+
+void nsf_state_unreadable(struct nsf_state *s, __u32 pid, const char *comm)
+{
+	vmm_get(s, pid, comm)->unreadable = true;
+}
+
+/* Could the start-up walk not read what @pid (0: any VMM) had mapped? */
+static bool unreadable(const struct nsf_state *s, __u32 pid)
+{
+	for (size_t i = 0; i < s->nvmms; i++)
+		if (s->vmms[i]->unreadable && (!pid || s->vmms[i]->pid == pid))
+			return true;
+	return false;
 }
 
 void nsf_state_set_missed(struct nsf_state *s, __u64 missed)
@@ -924,6 +960,7 @@ struct rng {
 
 struct summary {
 	__u64 noncoherent, coherent, mapped, live, flushed, unflushed;
+	__u64 found;		/* unflushed because pre-existing */
 };
 
 #define CMP(a, b) do { if ((a) != (b)) return (a) < (b) ? -1 : 1; } while (0)
@@ -1030,6 +1067,8 @@ static void vmm_summary(const struct nsf_state *s, const struct vmm *v, struct s
 			sum->live += e->bytes;
 		if (e->reason != R_NONE)
 			sum->unflushed += e->bytes;
+		if (e->reason == R_FOUND)
+			sum->found += e->bytes;
 	}
 }
 
@@ -1202,8 +1241,10 @@ void nsf_state_report_json(const struct nsf_state *s, __u32 pid, FILE *out)
 		bool unseen = unseen_history(s, pid);
 		const char *sep = "";
 
+		bool unread = unreadable(s, pid);
+
 		fprintf(out, "  \"complete\": %s,\n  \"incomplete\": [",
-			s->lost || s->missed || unseen ? "false" : "true");
+			s->lost || s->missed || unseen || unread ? "false" : "true");
 		if (s->lost) {
 			fputs("\"lost-events\"", out);
 			sep = ", ";
@@ -1212,15 +1253,20 @@ void nsf_state_report_json(const struct nsf_state *s, __u32 pid, FILE *out)
 			fprintf(out, "%s\"hooks-missed\"", sep);
 			sep = ", ";
 		}
-		if (unseen)
+		if (unseen) {
 			fprintf(out, "%s\"started-before-watch\"", sep);
+			sep = ", ";
+		}
+		if (unread)
+			fprintf(out, "%s\"mappings-unreadable\"", sep);
 		fputs("],\n", out);
 	}
 	fprintf(out, "  \"summary\": {\"noncoherent_domains\": %llu, \"coherent_domains\": %llu, "
 		"\"mapped_bytes\": %llu, \"live_bytes\": %llu, \"flushed_bytes\": %llu, "
-		"\"unflushed_bytes\": %llu, \"lost_events\": %llu, \"hook_misses\": %llu},\n",
+		"\"unflushed_bytes\": %llu, \"preexisting_bytes\": %llu, \"lost_events\": %llu, "
+		"\"hook_misses\": %llu},\n",
 		U64(sum.noncoherent), U64(sum.coherent), U64(sum.mapped), U64(sum.live),
-		U64(sum.flushed), U64(sum.unflushed), U64(s->lost), U64(s->missed));
+		U64(sum.flushed), U64(sum.unflushed), U64(sum.found), U64(s->lost), U64(s->missed));
 
 	fputs("  \"vmms\": [", out);
 	for (size_t i = 0; i < s->nvmms; i++) {
@@ -1276,7 +1322,7 @@ void nsf_state_report_json(const struct nsf_state *s, __u32 pid, FILE *out)
 			"\"flushed_before_unpin\": %s, \"reason\": ",
 			i ? "," : "", r[i].pid, U64(r[i].phys), U64(r[i].bytes),
 			U64(r[i].iova), U64(r[i].domain),
-			r[i].origin == NSFLUSH_ORIGIN_ATTACH ? "attach" : "map",
+			origin_names[r[i].origin < 3 ? r[i].origin : 0],
 			r[i].at_unpin ? "unpin" : "map",
 			state_names[r[i].state], r[i].fbm ? "true" : "false",
 			r[i].fbu ? "true" : "false");
@@ -1293,7 +1339,7 @@ int nsf_state_exit_status(const struct nsf_state *s, __u32 pid)
 {
 	struct summary sum;
 
-	if (s->lost || s->missed || unseen_history(s, pid))
+	if (s->lost || s->missed || unseen_history(s, pid) || unreadable(s, pid))
 		return 3;
 	summary(s, pid, &sum);
 	return sum.unflushed ? 1 : 0;
@@ -1361,6 +1407,9 @@ void nsf_state_report_table(const struct nsf_state *s, __u32 pid, FILE *out)
 		fprintf(out, "\nAUDIT INCOMPLETE: the kernel skipped nsflush's hooks %llu times "
 			"(recursion): those maps or unpins may be unflushed and unrecorded\n",
 			U64(s->missed));
+	if (unreadable(s, pid))
+		fprintf(out, "\nAUDIT INCOMPLETE: what was mapped before nsflushd started could not "
+			"be read (iommufd, or pages no longer at their user address)\n");
 	if (unseen_history(s, pid))
 		fprintf(out, "\nAUDIT INCOMPLETE: %s started before nsflushd was watching; "
 			"what it mapped before then is not known\n",
@@ -1428,7 +1477,8 @@ void nsf_state_report_table(const struct nsf_state *s, __u32 pid, FILE *out)
 			r[i].pid, U64(r[i].phys), human(r[i].bytes, b1, sizeof(b1)),
 			U64(r[i].bytes), U64(r[i].iova), U64(r[i].domain),
 			state_names[r[i].state], reason_names[r[i].reason],
-			r[i].origin == NSFLUSH_ORIGIN_ATTACH ? " (at attach)" : "");
+			r[i].origin == NSFLUSH_ORIGIN_ATTACH ? " (at attach)" :
+			r[i].origin == NSFLUSH_ORIGIN_FOUND ? " (found at start)" : "");
 	}
 	free(r);
 	if (s->lost)
@@ -1437,6 +1487,8 @@ void nsf_state_report_table(const struct nsf_state *s, __u32 pid, FILE *out)
 		fprintf(out, "\nAUDIT INCOMPLETE: hooks skipped %llu times\n", U64(s->missed));
 	if (unseen_history(s, pid))
 		fputs("\nAUDIT INCOMPLETE: started before nsflushd was watching\n", out);
+	if (unreadable(s, pid))
+		fputs("\nAUDIT INCOMPLETE: mappings found at start unreadable\n", out);
 }
 
 static void prom_labels(FILE *out, const struct vmm *v)
@@ -1467,6 +1519,8 @@ void nsf_state_write_prom(const struct nsf_state *s, FILE *out)
 		  "Bytes the VMM has mapped into non-coherent domains now." },
 		{ "nsflush_unflushed_bytes",
 		  "Bytes of the VMM's memory without a flush before map or before unpin." },
+		{ "nsflush_preexisting_bytes",
+		  "Of those, bytes found mapped when nsflushd started, with no flush known." },
 	};
 
 	for (size_t g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {
@@ -1479,7 +1533,8 @@ void nsf_state_write_prom(const struct nsf_state *s, FILE *out)
 			if (prom_shadowed(s, i))
 				continue;
 			vmm_summary(s, s->vmms[i], &sum);
-			val = g == 0 ? sum.noncoherent : g == 1 ? sum.live : sum.unflushed;
+			val = g == 0 ? sum.noncoherent : g == 1 ? sum.live : g == 2 ? sum.unflushed :
+			      sum.found;
 			fputs(gauges[g].name, out);
 			prom_labels(out, s->vmms[i]);
 			fprintf(out, " %llu\n", U64(val));
@@ -1500,9 +1555,10 @@ void nsf_state_write_prom(const struct nsf_state *s, FILE *out)
 	      "unpins possibly unflushed (the audit is incomplete).\n"
 	      "# TYPE nsflush_hook_misses_total counter\n", out);
 	fprintf(out, "nsflush_hook_misses_total %llu\n", U64(s->missed));
-	fputs("# HELP nsflush_up 1 while nsflushd runs.\n# TYPE nsflush_up gauge\nnsflush_up 1\n",
-	      out);
 	fprintf(out, "# HELP nsflush_enforcing 1 while the hooks flush at the reference points "
 		"(enforce mode).\n# TYPE nsflush_enforcing gauge\nnsflush_enforcing %d\n",
 		s->mode == NSF_MODE_ENFORCE);
+	/* Last: a reader that sees it has the whole file. */
+	fputs("# HELP nsflush_up 1 while nsflushd runs.\n# TYPE nsflush_up gauge\nnsflush_up 1\n",
+	      out);
 }

@@ -19,6 +19,8 @@
  *                                      live / after the unpin
  *               skipped-non-ram        the flush skipped these bytes (not
  *                                      ordinary cacheable RAM)
+ *               pre-existing           found mapped when nsflushd started (the
+ *                                      start-up walk), its flush at map unknown
  *               lost-events            events were lost: the report may miss
  *                                      ranges (summary.lost_events > 0)
  */
@@ -59,6 +61,10 @@ void nsf_state_daemon_flush(struct nsf_state *s, const struct nsflush_event *e,
  */
 void nsf_state_set_watch_start(struct nsf_state *s, __u64 ticks);
 
+/* The start-up walk could not read what @pid had mapped (found.h): its
+ * audit is incomplete ("mappings-unreadable"). */
+void nsf_state_unreadable(struct nsf_state *s, __u32 pid, const char *comm);
+
 /* Hooks the kernel skipped (nsf_tracer_missed(), running total): the
  * audit is incomplete ("hooks-missed"). */
 void nsf_state_set_missed(struct nsf_state *s, __u64 missed);
@@ -79,7 +85,8 @@ bool nsf_state_has_pid(const struct nsf_state *s, __u32 pid);
  *   "version": 1, "mode": "enforce", "pid": 123 | null,
  *   "complete": true,                  false when lost_events > 0 or the
  *                                      VMM started before the watch
- *   "incomplete": [ "lost-events", "hooks-missed", "started-before-watch" ]   why not
+ *   "incomplete": [ "lost-events", "hooks-missed", "started-before-watch",
+ *                   "mappings-unreadable" ]   why not
  *                                      complete (empty when it is)
  *   "summary": { "noncoherent_domains": N,  currently attached, non-coherent
  *                "coherent_domains": N,
@@ -87,6 +94,7 @@ bool nsf_state_has_pid(const struct nsf_state *s, __u32 pid);
  *                "live_bytes": N,           still mapped now
  *                "flushed_bytes": N,        flushed for these VMMs (map + unpin)
  *                "unflushed_bytes": N,      sum of "bytes" of ranges with a reason
+ *                "preexisting_bytes": N,    of which reason "pre-existing"
  *                "lost_events": N,
  *                "hook_misses": N },        hooks the kernel skipped (recursion)
  *   "vmms":    [ { "pid", "comm", "exited" } ],
@@ -98,7 +106,7 @@ bool nsf_state_has_pid(const struct nsf_state *s, __u32 pid);
  *                  (every group ever attached to it, and their devices)
  *                  "state": "attached" | "detached" | "freed" } ],
  *   "ranges":  [ { "pid", "phys": "0x..", "bytes": N, "iova": "0x..",
- *                  "domain": "0x..", "origin": "map" | "attach",
+ *                  "domain": "0x..", "origin": "map" | "attach" | "found",
  *                  "point": "map" | "unpin",   the reference point it describes:
  *                                              the run as mapped, or its unpin
  *                  "state": "mapped" | "unmapped" | "unpinned",

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "nsf.h"
@@ -396,6 +399,7 @@ static int attach_all(struct nsf_tracer *t)
 static int pin_hooks(struct nsf_tracer *t, const struct nsf_tracer_opts *o)
 {
 	struct nsflush_control c = t->pinned.control;
+	struct nsf_pinned_progs old = {};
 	char path[512], mine[32];
 	__u64 now = monotonic_ns();
 	int err;
@@ -446,10 +450,14 @@ static int pin_hooks(struct nsf_tracer *t, const struct nsf_tracer_opts *o)
 			return err;
 		}
 	}
-	/* Ours are attached and pinned: the pinned ones can go. */
+	/* Ours are attached and pinned: the pinned ones can go, and are
+	 * waited for, so that the two run together only for that moment. */
+	nsf_pins_note_progs(&t->pins, PIN_LINK, &old);
 	err = nsf_pins_each(&t->pins, PIN_LINK, detach_pinned, mine);
 	if (!err)
 		err = nsf_pins_each(&t->pins, PIN_NEW, detach_pinned, mine);
+	if (!err)
+		err = nsf_pins_wait_detached(&old);
 	if (err)
 		return err;
 	for (int i = 0; i < t->nr_hooks; i++) {
@@ -508,15 +516,73 @@ static bool skipped(const struct nsf_tracer_opts *o, const char *func)
 	return false;
 }
 
+/* Kernel device numbers (MKDEV: major << 20 | minor) of the VFIO files the
+ * start-up walk looks for; 0 where there is none. */
+struct vfio_devs {
+	__u32 container, group_major, cdev_major, iommufd;
+};
+
+static __u32 kdev(dev_t d)
+{
+	return major(d) << 20 | minor(d);
+}
+
+/* The major of the first character device in @dir (other than @but). */
+static __u32 dir_major(const char *dir, const char *but)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	__u32 maj = 0;
+
+	while (d && !maj && (de = readdir(d))) {
+		char path[512];
+		struct stat st;
+
+		if (de->d_name[0] == '.' || (but && !strcmp(de->d_name, but)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (!stat(path, &st) && S_ISCHR(st.st_mode))
+			maj = major(st.st_rdev);
+	}
+	if (d)
+		closedir(d);
+	return maj;
+}
+
+static void vfio_devs(struct vfio_devs *v)
+{
+	struct stat st;
+
+	memset(v, 0, sizeof(*v));
+	if (!stat("/dev/vfio/vfio", &st) && S_ISCHR(st.st_mode))
+		v->container = kdev(st.st_rdev);
+	if (!stat("/dev/iommu", &st) && S_ISCHR(st.st_mode))
+		v->iommufd = kdev(st.st_rdev);
+	v->group_major = dir_major("/dev/vfio", "vfio");
+	v->cdev_major = dir_major("/dev/vfio/devices", NULL);
+}
+
+/* Both builds' .rodata hold the same variables. */
+#define SET_RODATA(r, pid, v) do {				\
+		(r)->target_tgid = (pid);			\
+		(r)->vfio_container_rdev = (v)->container;	\
+		(r)->vfio_group_major = (v)->group_major;	\
+		(r)->vfio_cdev_major = (v)->cdev_major;		\
+		(r)->iommufd_rdev = (v)->iommufd;		\
+	} while (0)
+
 /* The two builds' skeletons differ only in type: open one, use its object. */
 static int open_skel(struct nsf_tracer *t, __u32 pid)
 {
+	struct vfio_devs v;
+
+	vfio_devs(&v);
 	if (t->enforce) {
 		struct nsflush_enforce_bpf *s = nsflush_enforce_bpf__open();
 
 		if (!s)
 			return -errno;
-		s->rodata->target_tgid = pid;
+		SET_RODATA(s->rodata, pid, &v);
 		t->skel = s;
 		t->obj = s->obj;
 	} else {
@@ -524,7 +590,7 @@ static int open_skel(struct nsf_tracer *t, __u32 pid)
 
 		if (!s)
 			return -errno;
-		s->rodata->target_tgid = pid;
+		SET_RODATA(s->rodata, pid, &v);
 		t->skel = s;
 		t->obj = s->obj;
 	}
@@ -588,6 +654,9 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 
 		if (t->nr_hooks == MAX_HOOKS)
 			break;
+		/* the start-up walk is run, not attached (nsf_tracer_found) */
+		if (bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER)
+			continue;
 		h->prog = bpf_program__name(prog);
 		h->func = attach_func(prog);
 		f = family_of(h->prog);
@@ -701,6 +770,46 @@ __u64 nsf_tracer_lost(const struct nsf_tracer *t)
 			lost += v;
 	}
 	return lost;
+}
+
+int nsf_tracer_found(struct nsf_tracer *t, nsf_found_fn fn, void *ctx)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(t->obj, "found_vfio");
+	struct bpf_link *link = bpf_program__attach_iter(prog, NULL);
+	struct nsflush_found rec;
+	size_t have = 0;
+	int fd, err = 0;
+	ssize_t n;
+
+	if (!link) {
+		err = -errno;
+		nsf_err("cannot run the start-up walk (iter/task_file): %s", strerror(-err));
+		return err;
+	}
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = -errno;
+		nsf_err("cannot run the start-up walk: %s", strerror(-err));
+		goto out;
+	}
+	/* Records may straddle reads. */
+	while ((n = read(fd, (char *)&rec + have, sizeof(rec) - have)) > 0) {
+		have += n;
+		if (have < sizeof(rec))
+			continue;
+		have = 0;
+		err = fn(ctx, &rec);
+		if (err)
+			break;
+	}
+	if (n < 0) {
+		err = -errno;
+		nsf_err("start-up walk: %s", strerror(-err));
+	}
+	close(fd);
+out:
+	bpf_link__destroy(link);
+	return err;
 }
 
 __u64 nsf_tracer_missed(const struct nsf_tracer *t)

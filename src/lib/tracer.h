@@ -10,6 +10,7 @@
 struct nsf_tracer;
 
 typedef int (*nsf_event_fn)(void *ctx, const struct nsflush_event *e);
+typedef int (*nsf_found_fn)(void *ctx, const struct nsflush_found *f);
 
 struct nsf_tracer_opts {
 	__u32 pid;		/* only this tgid (0: all) */
@@ -88,6 +89,13 @@ __u64 nsf_tracer_missed(const struct nsf_tracer *t);
 
 /* Is this backend's hook family attached ("vfio-type1", "iommufd")? */
 bool nsf_tracer_backend(const struct nsf_tracer *t, const char *name);
+
+/*
+ * The start-up walk (bpf/found.bpf.h): fn gets every record of what VFIO
+ * had mapped when the hooks went live; what it finds is tracked by the
+ * hooks from then on. Run it after open and after draining the backlog.
+ */
+int nsf_tracer_found(struct nsf_tracer *t, nsf_found_fn fn, void *ctx);
 
 /* Notes in the pinned control block that the daemon stops cleanly now,
  * having consumed every event before: its successor's record of a VMM that

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What survives nsflushd (tests/nsflushd/guest-lifecycle), on every lab
-# kernel and backend: SIGKILL in the middle of a 4096-cycle map/unmap storm,
+# kernel and backend: a VMM that mapped before nsflushd started; SIGKILL in the middle of a 4096-cycle map/unmap storm,
 # a clean stop, an upgrade to a build whose programs differ (make variant),
 # a restart of the same build; every map and unpin flushed throughout, to
 # the byte of the helper module's counter. --unload ends it all. Lost
@@ -16,7 +16,31 @@ check_backend() {	# KERNEL BACKEND OUTPUT
 	# type1 maps 2 kernel pages into each new domain to probe it, flushed
 	# before the map and again before they are freed
 	[ "$b" = type1 ] && probe=8192
+	# what the start-up walk says of a VMM older than the daemon
+	local unread="0 "
+	[ "$b" = iommufd ] && unread="3 mappings-unreadable"
 	get() { echo "$out" | grep "^case $1 "; }
+
+	# VMM first, daemon second: 64 MiB mapped before nsflushd started
+	line=$(get found-start)
+	if [ "$b" = type1 ]; then
+		expect_eq "$k $b found at start: 64 MiB pre-existing, audit exit 1, complete" \
+			"1 $((64 * MiB)) 0 " \
+			"$(field rc <<<"$line") $(field preexisting <<<"$line") $(field at_start <<<"$line") $(field incomplete <<<"$line")"
+		line=$(get found-flush-start)
+		expect_eq "$k $b --flush-preexisting: 64 MiB flushed at start (module), reported late, exit 1" \
+			"1 $((64 * MiB)) $((64 * MiB)) 0" \
+			"$(field rc <<<"$line") $(field at_start <<<"$line") $(field late <<<"$line") $(field preexisting <<<"$line")"
+	else
+		# iommufd's IOAS areas are not walked yet: said, never clean
+		expect_eq "$k $b found at start: mappings unreadable, audit exit 3" \
+			"3 mappings-unreadable" "$(field rc <<<"$line") $(field incomplete <<<"$line")"
+	fi
+	for c in found found-flush; do
+		line=$(get $c-end)
+		expect_eq "$k $b $c: unmapping what was found flushes every unpinned byte (module delta)" \
+			$((64 * MiB)) "$(field module <<<"$line")"
+	done
 
 	line=$(get storm)
 	expect_eq "$k $b storm: SIGKILL at the first pause, restart at the second" 2 "$(field pauses <<<"$line")"
@@ -28,15 +52,18 @@ check_backend() {	# KERNEL BACKEND OUTPUT
 	fi
 	expect_eq "$k $b storm: every map and unpin flushed, with and without a daemon (module delta)" \
 		$((storm + 2 * probe)) "$(field module <<<"$line")"
-	expect_eq "$k $b storm: the VMM started before the restart: audit incomplete, saying why" \
-		"3 started-before-watch" "$(field rc <<<"$line") $(field incomplete <<<"$line")"
+	# The restarted daemon found the VMM's container (type1) and knows the
+	# enforcing hooks ran without a gap since before it started: clean.
+	# iommufd's areas are not walked yet: incomplete, saying why.
+	expect_eq "$k $b storm: the VMM started before the restart: $([ "$b" = type1 ] && echo "found, clean" || echo "audit incomplete, saying why")" \
+		"$unread" "$(field rc <<<"$line") $(field incomplete <<<"$line")"
 
 	line=$(get upgrade)
 	expect_eq "$k $b upgrade: the other build replaced the pinned hooks" 1 "$(field replaced <<<"$line")"
 	expect_eq "$k $b upgrade: nothing unflushed between stop, upgrade and unmap (module delta)" \
 		$((runs + 2 * probe)) "$(field module <<<"$line")"
 	expect_eq "$k $b upgrade: a VMM started after the clean stop has a whole record, all flushed" \
-		"0 $((16 * MiB + probe))" "$(field rc <<<"$line") $(field mapped <<<"$line")"
+		"${unread% *} $((16 * MiB + probe))" "$(field rc <<<"$line") $(field mapped <<<"$line")"
 
 	line=$(get restart-same)
 	expect_eq "$k $b back to this build: replaced; again: kept, not replaced" "1 0 1" \
