@@ -105,8 +105,21 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(wildcard tests/unit/*.h) | $(BUIL
 unit: $(LIB_OBJS) $(UNIT_BINS)
 
 # Helpers the VM tests run in the guest.
-TEST_TOOLS := $(BUILD)/tests/fill-bpf-map
+TEST_TOOLS := $(BUILD)/tests/fill-bpf-map $(BUILD)/tests/slow-flush
 $(BUILD)/tests/fill-bpf-map: tests/nsflushd/fill-bpf-map.c | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIBBPF_LIBS) -o $@
+
+$(BUILD)/bpf/slow-flush.bpf.o: tests/nsflushd/slow-flush.bpf.c | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(BUILD)/slow-flush.skel.h: $(BUILD)/bpf/slow-flush.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name slow_flush_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/tests/slow-flush: tests/nsflushd/slow-flush.c $(BUILD)/slow-flush.skel.h | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIBBPF_LIBS) -o $@
 

@@ -18,7 +18,10 @@
 #include "vfio_types.h"
 
 #define MINORBITS 20
-#define FOUND_MAX_RUNS (1 << 20)	/* vfio_dma entries (MAP_DMA calls) per container */
+/* A file's records must fit the iterator's seq buffer (8 pages; a file
+ * whose output overflows it fails the whole walk): past this many the rest
+ * of a container is reported unreadable instead. */
+#define FOUND_MAX_RECORDS (8 * 4096 / sizeof(struct nsflush_found) - 2)
 #define RB_MAX_DEPTH 64			/* a red-black tree of 2^32 nodes is shallower */
 
 const volatile __u32 vfio_container_rdev = 0;	/* /dev/vfio/vfio */
@@ -30,12 +33,14 @@ struct found_walk {
 	struct seq_file *seq;
 	struct nsflush_found rec;
 	struct rb_node *node;	/* next vfio_dma to write; NULL: done */
+	__u32 written;		/* records of this file */
 };
 
 static __always_inline void found_write(struct found_walk *w, __u32 kind)
 {
 	w->rec.kind = kind;
 	bpf_seq_write(w->seq, &w->rec, sizeof(w->rec));
+	w->written++;
 }
 
 static __always_inline struct rb_node *rb_parent(struct rb_node *n)
@@ -43,29 +48,60 @@ static __always_inline struct rb_node *rb_parent(struct rb_node *n)
 	return (struct rb_node *)(BPF_CORE_READ(n, __rb_parent_color) & ~3UL);
 }
 
+/* One step of a walk down the left spine, or up to the first ancestor
+ * @n is on the left of; in callbacks of their own (bpf_loop), so that the
+ * verifier need not unroll them. */
+struct rb_step {
+	struct rb_node *n;	/* where the walk is */
+	struct rb_node *found;	/* up: the ancestor (NULL: none, @n was last) */
+};
+
+static long rb_left_step(__u32 i, void *data)
+{
+	struct rb_step *s = data;
+	struct rb_node *n = s->n;
+	struct rb_node *l = BPF_CORE_READ(n, rb_left);
+
+	if (!l)
+		return 1;
+	s->n = l;
+	return 0;
+}
+
+static long rb_up_step(__u32 i, void *data)
+{
+	struct rb_step *s = data;
+	struct rb_node *n = s->n;
+	struct rb_node *p = rb_parent(n);
+
+	if (!p || BPF_CORE_READ(p, rb_left) == n) {
+		s->found = p;
+		return 1;
+	}
+	s->n = p;
+	return 0;
+}
+
+/* The leftmost node under @n (@n itself if it has no left child). */
+static __always_inline struct rb_node *rb_leftmost(struct rb_node *n)
+{
+	struct rb_step s = { .n = n };
+
+	bpf_loop(RB_MAX_DEPTH, rb_left_step, &s, 0);
+	return s.n;
+}
+
 /* The in-order successor of @n: the leftmost of its right subtree, else the
  * first ancestor it is on the left of. */
 static __always_inline struct rb_node *rb_successor(struct rb_node *n)
 {
-	struct rb_node *r = BPF_CORE_READ(n, rb_right), *p;
+	struct rb_node *r = BPF_CORE_READ(n, rb_right);
+	struct rb_step s = { .n = n };
 
-	if (r) {
-		for (int i = 0; i < RB_MAX_DEPTH; i++) {
-			struct rb_node *l = BPF_CORE_READ(r, rb_left);
-
-			if (!l)
-				return r;
-			r = l;
-		}
-		return NULL;
-	}
-	for (int i = 0; i < RB_MAX_DEPTH; i++) {
-		p = rb_parent(n);
-		if (!p || BPF_CORE_READ(p, rb_left) == n)
-			return p;
-		n = p;
-	}
-	return NULL;
+	if (r)
+		return rb_leftmost(r);
+	bpf_loop(RB_MAX_DEPTH, rb_up_step, &s, 0);
+	return s.found;
 }
 
 static long found_dma(__u32 i, void *data)
@@ -74,7 +110,7 @@ static long found_dma(__u32 i, void *data)
 	struct rb_node *node = w->node;
 	struct vfio_dma *dma;
 
-	if (!node)
+	if (!node || w->written >= FOUND_MAX_RECORDS - 1)
 		return 1;
 	dma = (void *)node - bpf_core_field_offset(struct vfio_dma, node);
 	w->rec.iova = BPF_CORE_READ(dma, iova);
@@ -155,17 +191,9 @@ static __always_inline void found_type1(struct found_walk *w, struct vfio_contai
 		fail_closed(NSFLUSH_BACKEND_TYPE1);
 	w->rec.domain = 0;
 	node = BPF_CORE_READ(iommu, dma_list.rb_node);
-	/* in order: the leftmost first */
-	for (int i = 0; i < RB_MAX_DEPTH && node; i++) {
-		struct rb_node *l = BPF_CORE_READ(node, rb_left);
-
-		if (!l)
-			break;
-		node = l;
-	}
-	w->node = node;
-	bpf_loop(FOUND_MAX_RUNS, found_dma, w, 0);
-	if (w->node)		/* more runs than walked: say so */
+	w->node = node ? rb_leftmost(node) : NULL;	/* in order: the leftmost first */
+	bpf_loop(FOUND_MAX_RECORDS, found_dma, w, 0);
+	if (w->node)		/* more runs than fit: say so */
 		found_write(w, NSFLUSH_FOUND_UNREADABLE);
 }
 

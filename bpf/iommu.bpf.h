@@ -138,7 +138,8 @@ int BPF_PROG(iommu_domain_free_entry, struct iommu_domain *domain)
 	bpf_map_delete_elem(&cc_decided, &key);
 	if (!d)
 		return 0;
-	group_event(NSFLUSH_EV_DOMAIN_FREE, key, NULL, d);
+	if (!d->early)
+		group_event(NSFLUSH_EV_DOMAIN_FREE, key, NULL, d);
 	bpf_map_delete_elem(&domains, &key);
 	return 0;
 }
@@ -155,6 +156,8 @@ int BPF_PROG(iommu_attach_group_entry, struct iommu_domain *domain, struct iommu
 	if (a && a->domain != (__u64)domain) {
 		a->domain = (__u64)domain;
 		a->cc_known = 0;
+		a->probe_phys = 0;
+		type1_domain_attaching(a);
 	}
 	return 0;
 }
@@ -173,6 +176,7 @@ static __always_inline int coherency_decided(struct iommu_domain *domain, bool c
 	if (a && a->domain == (__u64)domain) {
 		a->cc_known = 1;
 		a->coherent = coherent;
+		type1_domain_attaching(a);
 	}
 	return 0;
 }

@@ -33,6 +33,9 @@ struct domain_info {
 	__u32 pid;
 	__u8 coherent;
 	__u8 backend;
+	__u8 early;		/* type1: learnt while being attached, not yet
+				 * announced (no ATTACH event); gone silently if
+				 * the attach merges it away */
 };
 
 struct attach_ctx {
@@ -254,6 +257,17 @@ static __always_inline bool noncoherent_domain(__u64 domain, struct nsflush_even
 	__u32 tid;
 
 	tid = current_tid();
+	a = bpf_map_lookup_elem(&attaching, &tid);
+	if (a && a->domain == domain) {
+		e->container = a->container;
+		e->backend = a->backend;
+		e->origin = NSFLUSH_ORIGIN_ATTACH;
+		/* No enforce_cache_coherency op: the domain cannot be coherent. */
+		if (!a->cc_known)
+			return !BPF_CORE_READ((struct iommu_domain *)domain, ops,
+					      enforce_cache_coherency);
+		return !a->coherent;
+	}
 	if (d) {
 		__u64 *f = bpf_map_lookup_elem(&filling, &tid);
 
@@ -262,16 +276,7 @@ static __always_inline bool noncoherent_domain(__u64 domain, struct nsflush_even
 		e->origin = f && *f == domain ? NSFLUSH_ORIGIN_ATTACH : NSFLUSH_ORIGIN_MAP;
 		return !d->coherent;
 	}
-	a = bpf_map_lookup_elem(&attaching, &tid);
-	if (!a || a->domain != domain)
-		return false;
-	e->container = a->container;
-	e->backend = a->backend;
-	e->origin = NSFLUSH_ORIGIN_ATTACH;
-	/* No enforce_cache_coherency op: the domain cannot be coherent. */
-	if (!a->cc_known)
-		return !BPF_CORE_READ((struct iommu_domain *)domain, ops, enforce_cache_coherency);
-	return !a->coherent;
+	return false;
 }
 
 static __always_inline void group_event(__u32 kind, __u64 domain, struct iommu_group *group,
@@ -296,7 +301,7 @@ static __always_inline void group_left(__u64 domain, struct iommu_group *group)
 {
 	struct domain_info *d = bpf_map_lookup_elem(&domains, &domain);
 
-	if (d)
+	if (d && !d->early)
 		group_event(NSFLUSH_EV_DETACH, domain, group, d);
 }
 

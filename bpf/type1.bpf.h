@@ -97,6 +97,42 @@ static __always_inline void type1_sync(struct vfio_iommu *iommu, __u64 group)
 		fail_closed(NSFLUSH_BACKEND_TYPE1);
 }
 
+/*
+ * The domain @a's thread is attaching, learnt before the attach drops
+ * iommu->lock: from then on another thread's MAP_DMA maps into it too
+ * (the new domain is on domain_list), before the attach returns and
+ * type1_sync() announces it. Not coherent until the vendor said so.
+ */
+static __always_inline void type1_domain_attaching(struct attach_ctx *a)
+{
+	struct domain_info d = {
+		.container = a->container,
+		.pid = current_tgid(),
+		.coherent = a->cc_known && a->coherent,
+		.backend = NSFLUSH_BACKEND_TYPE1,
+		.early = 1,
+	};
+	struct domain_info *known = bpf_map_lookup_elem(&domains, &a->domain);
+	struct container_info ci = { .nc_domains = 1, .ever_nc = 1 }, *c;
+
+	if (a->backend != NSFLUSH_BACKEND_TYPE1)
+		return;
+	if (known && !known->early)
+		return;		/* an existing domain: a merge */
+	if (known)
+		known->coherent = d.coherent;
+	else
+		track(&domains, &a->domain, &d, BPF_NOEXIST);
+	if (!a->cc_known || a->coherent)
+		return;
+	/* its pages' unpins are reference points as soon as it maps them */
+	c = bpf_map_lookup_elem(&containers, &a->container);
+	if (c)
+		c->ever_nc = 1;
+	else if (track(&containers, &a->container, &ci, BPF_NOEXIST))
+		fail_closed(NSFLUSH_BACKEND_TYPE1);
+}
+
 /* int vfio_iommu_type1_attach_group(void *iommu_data,
  *		struct iommu_group *iommu_group, enum vfio_group_type type) */
 SEC("fentry/vfio_iommu_type1_attach_group")
@@ -120,7 +156,9 @@ int BPF_PROG(type1_attach_exit, struct vfio_iommu *iommu, struct iommu_group *gr
 	__u32 tid = current_tid();
 	__u64 ret = 0;
 
-	if (!bpf_map_lookup_elem(&attaching, &tid))
+	/* without an attaching entry (that map was full) the domain is
+	 * learnt here, late: what the attach mapped was not seen (counted) */
+	if (!bpf_map_lookup_elem(&attaching, &tid) && !wanted())
 		return 0;
 	bpf_get_func_ret(ctx, &ret);
 	if ((int)ret == 0)
