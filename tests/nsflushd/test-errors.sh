@@ -18,6 +18,7 @@ declare -A want=(
 	[daemon-pin-dir-not-bpffs]="2 /tmp/nsflush-pins is not on a BPF filesystem"
 	[daemon-incompatible-pins]="2 holds pins of an incompatible nsflush (control block of ABI"
 	[daemon-ringbuf-differs]="2 the pinned ring buffer has 4194304 bytes, not 8192"
+	[daemon-bpffs-not-mountable]="2 cannot mount bpffs on /sys/fs/bpf: Operation not permitted"
 	[daemon-unknown-flag]="2 unknown option"
 	[daemon-bad-pid]="2 invalid pid"
 	[daemon-bad-mode]="2 invalid mode"

@@ -23,7 +23,8 @@ declare -A mapped=(
 # so a loaded CI host slows the suite down instead of failing it.
 for k in ${NSFLUSH_VM_TEST_KERNELS:-debian-6.12 debian-6.1 iommufd-6.12}; do
 	# debian-6.12 also runs enforce with the containers map full (fail closed)
-	full=; [ "$k" = debian-6.12 ] && full=full
+	full=; [ "$k" = debian-6.12 ] && full="full full_attaching full_domains"
+	# shellcheck disable=SC2086 # the modes
 	out=$(vm "$k" --timeout 900 -- tests/nsflushd/guest-type1 audit enforce flush $full 2>&1)
 	rc=$?
 	if [ "$rc" -ne 0 ] || ! echo "$out" | grep -q '^scenario '; then
@@ -50,6 +51,19 @@ for k in ${NSFLUSH_VM_TEST_KERNELS:-debian-6.12 debian-6.1 iommufd-6.12}; do
 		for s in map256 exit; do
 			check_fail_closed "$k" full "$s" $((mapped[$s] + probe)) $((mapped[$s] + probe))
 		done
+		# No room to note the attach: the domain is learnt when the attach
+		# returns, so its 2-page probe goes unseen (counted), every later map
+		# and unpin is flushed.
+		check_filled "$k" full_attaching attaching 4096
+		expect_eq "$k full_attaching map256: exit 3 (counted), mapped, 0 unflushed, maps and unpins flushed (module)" \
+			"3 yes $((256 * MiB)) 0 $((512 * MiB))" \
+			"$(meta map256 full_attaching rc) $(report map256 full_attaching 'if .summary.lost_events > 0 then "yes" else "no" end') $(report map256 full_attaching '"\(.summary.mapped_bytes) \(.summary.unflushed_bytes)"') $(meta map256 full_attaching module_flushed)"
+		# No room for the domain: it cannot be learnt, its maps are neither
+		# seen nor flushed (flushing every iommu_map instead would hit the
+		# DMA API's too): that is counted, so the audit says it is incomplete.
+		check_filled "$k" full_domains domains 4096
+		expect_eq "$k full_domains map256: the domain not learnt: exit 3, counted" "3 false yes" \
+			"$(meta map256 full_domains rc) $(report map256 full_domains '"\(.complete) \(if .summary.lost_events > 0 then "yes" else "no" end)"')"
 	fi
 
 	# Positive control: snoop control on, domains coherent.
