@@ -147,21 +147,41 @@ int nsf_pins_remove_all(const struct nsf_pins *p)
 	return nsf_pins_each(p, "", remove_pin, NULL);
 }
 
+int nsf_pins_hook_info(const char *path, struct bpf_link_info *link, struct bpf_prog_info *prog)
+{
+	__u32 len = sizeof(*link);
+	int fd = bpf_obj_get(path), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	memset(link, 0, sizeof(*link));
+	memset(prog, 0, sizeof(*prog));
+	if (bpf_obj_get_info_by_fd(fd, link, &len))
+		err = -errno;
+	close(fd);
+	if (err)
+		return err;
+	fd = bpf_prog_get_fd_by_id(link->prog_id);
+	if (fd < 0)
+		return -errno;
+	len = sizeof(*prog);
+	if (bpf_obj_get_info_by_fd(fd, prog, &len))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
 static int note_prog(const char *path, const char *name, void *ctx)
 {
 	struct nsf_pinned_progs *pp = ctx;
-	struct bpf_link_info info = {};
-	__u32 len = sizeof(info);
-	int fd;
+	struct bpf_link_info li;
+	struct bpf_prog_info pi;
 
 	if (!strncmp(name, "map_", 4) || pp->n == (int)(sizeof(pp->ids) / sizeof(pp->ids[0])))
 		return 0;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.prog_id)
-		pp->ids[pp->n++] = info.prog_id;
-	close(fd);
+	/* a program that cannot be opened is gone already: nothing to wait for */
+	if (!nsf_pins_hook_info(path, &li, &pi))
+		pp->ids[pp->n++] = pi.id;
 	return 0;
 }
 

@@ -47,6 +47,13 @@ int nsf_pins_each(const struct nsf_pins *p, const char *prefix,
  * program using them. */
 int nsf_pins_remove_all(const struct nsf_pins *p);
 
+struct bpf_link_info;
+struct bpf_prog_info;
+
+/* The pinned hook at @path: its link's info and its program's. 0, or -errno
+ * (the program may be gone already). */
+int nsf_pins_hook_info(const char *path, struct bpf_link_info *link, struct bpf_prog_info *prog);
+
 /* The programs behind pinned hooks, to wait for once their pins are gone. */
 struct nsf_pinned_progs {
 	int n;

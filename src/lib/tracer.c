@@ -204,19 +204,13 @@ static int cmp_hook_id(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct hook_id));
 }
 
-static int prog_hook_id(int prog_fd, __u32 attach_type, struct hook_id *id)
+static void hook_id_of(const struct bpf_prog_info *info, __u32 attach_type, struct hook_id *id)
 {
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-
-	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
-		return -errno;
 	memset(id, 0, sizeof(*id));
 	id->attach_type = attach_type;
-	id->btf_obj_id = info.attach_btf_obj_id;
-	id->btf_id = info.attach_btf_id;
-	memcpy(id->tag, info.tag, sizeof(id->tag));
-	return 0;
+	id->btf_obj_id = info->attach_btf_obj_id;
+	id->btf_id = info->attach_btf_id;
+	memcpy(id->tag, info->tag, sizeof(id->tag));
 }
 
 struct pinned_hooks {
@@ -228,25 +222,14 @@ struct pinned_hooks {
 static int read_pinned_hook(const char *path, const char *name, void *ctx)
 {
 	struct pinned_hooks *ph = ctx;
-	struct bpf_link_info info = {};
-	__u32 len = sizeof(info);
-	int fd = bpf_obj_get(path), prog_fd;
+	struct bpf_link_info li;
+	struct bpf_prog_info pi;
 
 	(void)name;
-	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) || ph->n == MAX_HOOKS) {
-		ph->unreadable = true;
-		goto out;
-	}
-	prog_fd = bpf_prog_get_fd_by_id(info.prog_id);
-	if (prog_fd < 0 || prog_hook_id(prog_fd, info.tracing.attach_type, &ph->ids[ph->n]))
+	if (ph->n == MAX_HOOKS || nsf_pins_hook_info(path, &li, &pi))
 		ph->unreadable = true;
 	else
-		ph->n++;
-	if (prog_fd >= 0)
-		close(prog_fd);
-out:
-	if (fd >= 0)
-		close(fd);
+		hook_id_of(&pi, li.tracing.attach_type, &ph->ids[ph->n++]);
 	return 0;
 }
 
@@ -259,15 +242,16 @@ static bool same_hooks(struct nsf_tracer *t, __u32 pid)
 	nsf_pins_each(&t->pins, PIN_NEW, read_pinned_hook, &old);
 	t->pinned.old_hooks = old.n;
 	for (int i = 0; i < t->nr_hooks; i++) {
+		struct bpf_prog_info pi = {};
+		__u32 len = sizeof(pi);
 		struct bpf_program *prog;
 
 		if (!t->hooks[i].has_btf)
 			continue;
 		prog = bpf_object__find_program_by_name(t->obj, t->hooks[i].prog);
-		if (prog_hook_id(bpf_program__fd(prog), bpf_program__expected_attach_type(prog),
-				 &now.ids[now.n]))
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &pi, &len))
 			return false;
-		now.n++;
+		hook_id_of(&pi, bpf_program__expected_attach_type(prog), &now.ids[now.n++]);
 	}
 	if (old.unreadable || old.n != now.n || t->pinned.control.target_tgid != pid)
 		return false;
@@ -278,23 +262,13 @@ static bool same_hooks(struct nsf_tracer *t, __u32 pid)
 
 static int add_misses(const char *path, const char *name, void *ctx)
 {
-	struct bpf_link_info li = {};
-	struct bpf_prog_info pi = {};
-	__u32 len = sizeof(li);
+	struct bpf_link_info li;
+	struct bpf_prog_info pi;
 	__u64 *misses = ctx;
-	int fd = bpf_obj_get(path), prog_fd = -1;
 
 	(void)name;
-	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &li, &len)) {
-		prog_fd = bpf_prog_get_fd_by_id(li.prog_id);
-		len = sizeof(pi);
-		if (prog_fd >= 0 && !bpf_obj_get_info_by_fd(prog_fd, &pi, &len))
-			*misses += pi.recursion_misses;
-	}
-	if (prog_fd >= 0)
-		close(prog_fd);
-	if (fd >= 0)
-		close(fd);
+	if (!nsf_pins_hook_info(path, &li, &pi))
+		*misses += pi.recursion_misses;
 	return 0;
 }
 
