@@ -50,9 +50,12 @@ struct vfio_container {
 	void *iommu_data;	/* struct vfio_iommu * for type1 */
 } __attribute__((preserve_access_index));
 
+struct iommufd_ctx___nsf;
+
 /* file->private_data of /dev/vfio/<group> */
 struct vfio_group {
 	struct vfio_container *container;
+	struct iommufd_ctx___nsf *iommufd;	/* 6.2+: set to an iommufd instead */
 } __attribute__((preserve_access_index));
 
 #endif /* NSFLUSH_VFIO_TYPES_H */
