@@ -379,4 +379,31 @@ int BPF_PROG(iommufd_replace_handle_exit, struct iommu_group *group,
 	return 0;
 }
 
+/* int iommufd_device_attach(struct iommufd_device *, ...) and
+ * int iommufd_device_replace(...): every attach of a device runs inside
+ * one of them, and what this thread kept for it ends with it, also where
+ * no later hook ends it (an attach to a nested HWPT, whose domain never
+ * joins an IOAS, or one that failed half-way). */
+static __always_inline void iommufd_attach_done(void)
+{
+	__u32 tid = current_tid();
+
+	bpf_map_delete_elem(&iommufd_allocating, &tid);
+	bpf_map_delete_elem(&iommufd_replacing, &tid);
+}
+
+SEC("fexit/iommufd_device_attach")
+int BPF_PROG(iommufd_device_attach_exit)
+{
+	iommufd_attach_done();
+	return 0;
+}
+
+SEC("fexit/iommufd_device_replace")
+int BPF_PROG(iommufd_device_replace_exit)
+{
+	iommufd_attach_done();
+	return 0;
+}
+
 #endif /* NSFLUSH_IOMMUFD_BPF_H */

@@ -26,6 +26,15 @@ start_daemon() {	# MODE [extra args]
 
 # Stops the daemon and detaches what it pinned: the next MODE starts from
 # nothing, as these scenarios expect (tests/nsflushd/guest-lifecycle keeps it).
+# wait_line FILE REGEX: until the workload printed it (60 s)
+wait_line() {
+	for _ in $(seq 600); do
+		grep -q "$2" "$1" && return 0
+		sleep 0.1
+	done
+	echo "guest: no '$2' in $1"; return 1
+}
+
 stop_daemon() {	# MODE
 	kill -TERM "$daemon" 2>/dev/null
 	wait "$daemon"

@@ -6,7 +6,9 @@
 # checked to the byte and against the helper module's flushed_bytes; the
 # hwpt-alloc fallback (vendor coherency answer) in enforce mode; a required
 # hook missing stops nsflushd with one line; enforce with a map the marks
-# of non-coherently mapped iopt_pages need full (fails closed); then snoop control on:
+# of non-coherently mapped iopt_pages need full (fails closed); the
+# per-thread maps empty after every mode, and a stale entry cleaned at its
+# thread's next attach; then snoop control on:
 # coherent, nothing recorded or flushed.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/report-lib.sh"
@@ -41,7 +43,7 @@ declare -A ncontainers=([copy]=2 [two_ioas]=2)
 # and 100 s), so a loaded CI host slows the suite instead of failing it.
 flush_subset="map256 piecewise fill hwpt copy"
 out=$(vm "$k" --timeout 1500 -- sh -c "tests/nsflushd/guest-iommufd audit enforce
-	NSFLUSH_SCENARIOS='$flush_subset' tests/nsflushd/guest-iommufd flush fallback full full_fill" 2>&1)
+	NSFLUSH_SCENARIOS='$flush_subset' tests/nsflushd/guest-iommufd flush fallback full full_fill stale" 2>&1)
 rc=$?
 if [ "$rc" -ne 0 ] || ! echo "$out" | grep -q '^scenario '; then
 	fail "$k iommufd scenarios: guest" "exited $rc"; echo "$out" | tail -n 30; finish
@@ -93,6 +95,15 @@ for mode in full full_fill; do
 		check_fail_closed "$k" "$mode" "$s" $((m + a)) "$u"
 	done
 done
+
+# What each thread keeps for one attach, fill or replace is gone after it.
+for mode in audit enforce flush fallback stale; do
+	expect_eq "$k $mode: no entry left in the per-thread maps after the scenarios" \
+		"attaching=0 filling=0 iommufd_allocat=0 iommufd_filling=0 iommufd_replaci=0" \
+		"$(echo "$out" | grep "^left mode=$mode " | cut -d' ' -f3-)"
+done
+expect_eq "$k: a stale per-thread entry (as a nested-HWPT attach leaves) is cleaned at the thread's next attach" \
+	"1 0 1" "$(echo "$out" | grep '^stale ' | { read -r l; echo "$(field before <<<"$l") $(field after <<<"$l") ${l##* }"; })"
 
 # Positive control: snoop control on, every HWPT coherent, with and without
 # the fallback; and a required hook that cannot be attached stops the start.

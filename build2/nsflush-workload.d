@@ -1,0 +1,1 @@
+build2/nsflush-workload: tests/workload/nsflush-workload.c

@@ -1,0 +1,2 @@
+build2/obj/lib/ctl.o: src/lib/ctl.c src/lib/ctl.h src/lib/nsf.h \
+ src/lib/state.h include/nsflush_events.h include/nsflush_kfunc.h

@@ -1,0 +1,1 @@
+build2/obj/lib/pins.o: src/lib/pins.c src/lib/nsf.h src/lib/pins.h
