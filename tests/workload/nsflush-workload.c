@@ -21,8 +21,10 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1403,7 +1405,7 @@ static const struct backend *const backends[] = { &backend_type1, &backend_iommu
 
 enum op_kind {
 	OP_CC, OP_IOVA, OP_MAP, OP_UNMAP, OP_UNMAP_ALL, OP_UNMAP_EACH, OP_DMA, OP_HOLD, OP_PAUSE,
-	OP_DETACH, OP_ATTACH, OP_DETACH_GROUP, OP_ATTACH_GROUP, OP_EXIT, OP_KILL,
+	OP_DETACH, OP_ATTACH, OP_DETACH_GROUP, OP_ATTACH_GROUP, OP_RACE, OP_EXIT, OP_KILL,
 	/* iommufd only */
 	OP_IOAS_ALLOC, OP_IOAS, OP_HWPT_ALLOC, OP_ATTACH_HWPT, OP_HWPT_DESTROY, OP_COPY,
 	OP_CLOSE,
@@ -1436,6 +1438,7 @@ static const struct op_spec {
 	{ "attach",    OP_ATTACH,    0, 0, false },
 	{ "detach-group", OP_DETACH_GROUP, 1, 1, false },
 	{ "attach-group", OP_ATTACH_GROUP, 1, 1, false },
+	{ "race",      OP_RACE,      2, 2, false },
 	{ "exit",      OP_EXIT,      0, 0, false },
 	{ "kill",      OP_KILL,      0, 0, false },
 	{ "ioas-alloc", OP_IOAS_ALLOC, 0, 0, true },
@@ -1534,6 +1537,10 @@ static struct op *parse_ops(int argc, char **argv, int i, size_t *nops)
 			break;
 		case OP_UNMAP:
 			/* deliberately not validated: tests probe kernel answers */
+			break;
+		case OP_RACE:
+			if (!o->a || !o->b || o->b % page || o->b > 64 * 1024 * 1024)
+				usage_error("race: want CYCLES > 0 and SIZE a page multiple of at most 64M");
 			break;
 		case OP_DMA:
 			if (na < 2)
@@ -2002,6 +2009,94 @@ static void do_pause(void)
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
+/*
+ * race CYCLES SIZE: while this thread detaches and re-attaches group 1
+ * CYCLES times, a second one maps SIZE page by page into the same
+ * container (IOAS) and unmaps it again, over and over: maps that meet an
+ * attach half-way. Only raw ioctls on the second thread (the tracking is
+ * this thread's); its range is past everything mapped so far.
+ */
+struct racer {
+	struct ctx *c;
+	uint8_t *buf;
+	uint64_t iova, size, page;
+	atomic_bool stop;
+	uint64_t maps, mapped;	/* map calls and bytes that succeeded */
+	int err;
+	const char *failed;	/* "map" or "unmap" */
+};
+
+static void *race_mapper(void *arg)
+{
+	struct racer *r = arg;
+	struct ctx *c = r->c;
+
+	while (!atomic_load(&r->stop)) {
+		for (uint64_t off = 0; off < r->size; off += r->page) {
+			r->err = c->be->map(c, r->iova + off, r->buf + off, r->page);
+			if (r->err) {
+				r->failed = "map";
+				return NULL;
+			}
+			r->maps++;
+			r->mapped += r->page;
+		}
+		for (uint64_t off = 0; off < r->size; off += r->page) {
+			uint64_t n = 0;
+
+			r->err = is_iommufd(c) ? iofd_unmap_raw(c, r->iova + off, r->page, &n) :
+						 t1_unmap(c, r->iova + off, r->page, &n);
+			if (r->err) {
+				r->failed = "unmap";
+				return NULL;
+			}
+		}
+	}
+	return NULL;
+}
+
+static int do_race(struct ctx *c, const struct op *o)
+{
+	struct racer r = { .c = c, .iova = c->next_iova, .size = o->b,
+			   .page = (uint64_t)sysconf(_SC_PAGESIZE) };
+	struct gref g;
+	pthread_t thread;
+	uint64_t cycles = 0;
+	char what[96];
+	int err;
+
+	snprintf(what, sizeof(what), "race cycles=%" PRIu64 " size=%" PRIu64, o->a, o->b);
+	if (c->nextra < 1 || !*(g = group_ref(c, 1)).attached || !c->attached)
+		return op_fail(o, EINVAL, what, "needs devices 0 and 1 attached");
+	if (r.iova + r.size < r.iova)
+		return op_fail(o, EOVERFLOW, what, "IOVA range wraps");
+	c->next_iova += r.size;
+	r.buf = mmap(NULL, (size_t)r.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		     -1, 0);
+	if (r.buf == MAP_FAILED)
+		return op_fail(o, errno, what, NULL);
+	for (uint64_t off = 0; off < r.size; off += r.page)
+		r.buf[off] = (uint8_t)(off / r.page) | 1;
+	err = pthread_create(&thread, NULL, race_mapper, &r);
+	if (err)
+		return op_fail(o, err, what, "pthread_create");
+	for (; cycles < o->a && !err; cycles++) {
+		err = -c->be->detach_group(c, 1);
+		if (!err)
+			err = -c->be->attach_group(c, 1);
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(thread, NULL);
+	if (err)
+		return op_fail(o, err, what, cycles ? "re-attaching group 1" : "detaching group 1");
+	if (r.err)
+		return op_fail(o, -r.err, what, r.failed);
+	munmap(r.buf, (size_t)r.size);
+	out("race cycles=%" PRIu64 " size=%" PRIu64 " maps=%" PRIu64 " mapped=%" PRIu64, cycles,
+	    r.size, r.maps, r.mapped);
+	return 0;
+}
+
 static void run_op(struct ctx *c, const struct op *o)
 {
 	char b1[16];
@@ -2038,6 +2133,9 @@ static void run_op(struct ctx *c, const struct op *o)
 		break;
 	case OP_UNMAP_EACH:
 		do_unmap_each(c, o);
+		break;
+	case OP_RACE:
+		do_race(c, o);
 		break;
 	case OP_DMA:
 		do_dma(c, o);
@@ -2231,6 +2329,9 @@ static void help(void)
 "                      only; mappings stay unless it was the last group\n"
 "  attach-group K      VFIO_GROUP_SET_CONTAINER group K again (plus SET_IOMMU\n"
 "                      if no other group is attached), reopen device K\n"
+"  race CYCLES SIZE    detach-group 1 and attach-group 1, CYCLES times, while a\n"
+"                      second thread maps SIZE (at most 64M) page by page past\n"
+"                      every mapping so far and unmaps it, over and over\n"
 "  exit                exit(0) at once without unmapping (release path)\n"
 "  kill                raise SIGKILL on itself\n"
 "  try OP ...          run OP; on failure print '<op fields> error=ENAME' on\n"
@@ -2286,6 +2387,7 @@ static void help(void)
 "  hold seconds=S | iova next=0x... | detach group=N dropped=N | attach group=N\n"
 "  detach-group index=K group=N dropped=N attached=N   (groups still attached)\n"
 "  attach-group index=K group=N attached=N\n"
+"  race cycles=N size=N maps=N mapped=N  (maps: the second thread's MAP calls)\n"
 "  exit mapped=N | kill mapped=N         (bytes still mapped, every IOAS)\n"
 "  iommufd: cc_iommu=0 via=hw_info | unmap-all unmapped=N via=all ns=N\n"
 "    detach group=N dropped=0 kept=N     (bytes still in the IOASes)\n"

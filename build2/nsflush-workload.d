@@ -1,1 +1,0 @@
-build2/nsflush-workload: tests/workload/nsflush-workload.c

@@ -1,3 +1,0 @@
-build2/obj/lib/found.o: src/lib/found.c src/lib/nsf.h src/lib/found.h \
- src/lib/tracer.h include/nsflush_events.h include/nsflush_kfunc.h \
- src/lib/state.h

@@ -1,1 +1,0 @@
-build2/obj/lib/nsf.o: src/lib/nsf.c src/lib/nsf.h

@@ -1,1 +1,0 @@
-build2/obj/lib/pins.o: src/lib/pins.c src/lib/nsf.h src/lib/pins.h

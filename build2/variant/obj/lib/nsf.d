@@ -1,1 +1,0 @@
-build2/variant/obj/lib/nsf.o: src/lib/nsf.c src/lib/nsf.h
