@@ -71,8 +71,8 @@ static void parse_args(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":p:ajs:cvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (!nsf_parse_size(optarg, &v) || v == 0 || v > INT32_MAX)
-				nsf_usage_error("invalid pid: %s", optarg);
+			if (!nsf_parse_decimal(optarg, INT32_MAX, &v))
+				nsf_usage_error("invalid pid: '%s' (a decimal process id)", optarg);
 			env.pid = v;
 			pid_set = true;
 			break;
@@ -138,6 +138,9 @@ static int audit(void)
 		goto fail;
 	case -EPROTO:
 		nsf_err("malformed answer from nsflushd on %s", env.socket);
+		goto fail;
+	case -EBADE:
+		nsf_err("the server on %s is not root: its answer is not trusted", env.socket);
 		goto fail;
 	default:
 		nsf_err("%s: %s", env.socket, strerror(-err));

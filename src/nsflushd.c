@@ -135,16 +135,16 @@ static void parse_args(int argc, char **argv)
 			env.textfile_dir_given = true;
 			break;
 		case 'i':
-			if (!nsf_parse_size(optarg, &v) || v == 0 || v > 86400)
-				nsf_usage_error("invalid textfile interval: %s (1..86400 s)", optarg);
+			if (!nsf_parse_decimal(optarg, 86400, &v))
+				nsf_usage_error("invalid textfile interval: '%s' (1..86400 s)", optarg);
 			env.textfile_interval = v;
 			break;
 		case 's':
 			env.socket = optarg;
 			break;
 		case 'p':
-			if (!nsf_parse_size(optarg, &v) || v == 0 || v > INT32_MAX)
-				nsf_usage_error("invalid pid: %s", optarg);
+			if (!nsf_parse_decimal(optarg, INT32_MAX, &v))
+				nsf_usage_error("invalid pid: '%s' (a decimal process id)", optarg);
 			env.pid = v;
 			break;
 		case 'r':
@@ -367,12 +367,39 @@ static void sync_state(void *ctx)
 	nsf_state_refresh(d.state);
 }
 
-static void write_textfile(void)
+static bool proc_exists(__u32 pid)
 {
+	char p[32];
+
+	snprintf(p, sizeof(p), "/proc/%u", pid);
+	return access(p, F_OK) == 0;
+}
+
+/* The control socket's answer (ctl.h): every event so far, then the report. */
+static int answer(void *ctx, __u32 pid, bool json, FILE *out)
+{
+	(void)ctx;
+	sync_state(NULL);
+	if (pid && !nsf_state_has_pid(d.state, pid) && !proc_exists(pid)) {
+		fprintf(out, "no such pid: %u\n", pid);
+		return NSF_CTL_ERROR;
+	}
+	if (json)
+		nsf_state_report_json(d.state, pid, out);
+	else
+		nsf_state_report_table(d.state, pid, out);
+	return nsf_state_exit_status(d.state, pid);
+}
+
+/* @up false: the last write, as the daemon stops. */
+static void write_textfile(bool up)
+{
+	struct nsf_textfile_daemon self = { .up = up, .now = time(NULL) };
+
 	if (!d.textfile)
 		return;
 	sync_state(NULL);
-	nsf_textfile_write(env.textfile_dir, d.state);
+	nsf_textfile_write(env.textfile_dir, d.state, &self);
 }
 
 static int choose_mode(void)
@@ -439,7 +466,8 @@ static int run(void)
 	struct nsf_tracer_opts *topts = &d.topts;
 	struct epoll_event ev = { .events = EPOLLIN };
 	__u64 next_write = 0;
-	int epfd = -1, ctl = -1, err = -1, mode, n;
+	struct nsf_ctl *ctl = NULL;
+	int epfd = -1, err = -1, mode, n;
 
 	mode = choose_mode();
 	if (mode < 0)
@@ -479,15 +507,15 @@ static int run(void)
 		nsf_info("drained %d events queued in the pinned ring buffer", n);
 	load_found();
 	ctl = nsf_ctl_listen(env.socket);
-	if (ctl < 0)
+	if (!ctl)
 		goto out;
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	ev.data.fd = nsf_tracer_fd(d.tracer);
 	if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		goto sys_fail;
-	ev.data.fd = ctl;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ctl, &ev))
+	ev.data.fd = nsf_ctl_fd(ctl);
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		goto sys_fail;
 
 	signal(SIGINT, on_signal);
@@ -505,12 +533,12 @@ static int run(void)
 
 		if (n < 0 && errno != EINTR)
 			goto sys_fail;
-		for (int i = 0; i < n; i++) {
-			if (got[i].data.fd == ctl)
-				nsf_ctl_handle(ctl, d.state, sync_state, NULL);
-			else if (nsf_tracer_poll(d.tracer, 0) < 0)
+		for (int i = 0; i < n; i++)
+			if (got[i].data.fd == nsf_tracer_fd(d.tracer) &&
+			    nsf_tracer_poll(d.tracer, 0) < 0)
 				nsf_err("ring buffer read failed");
-		}
+		/* also when nothing is ready: clients past their deadline go */
+		nsf_ctl_serve(ctl, answer, NULL);
 		enforce_when_module_appears(epfd);
 		if (reload) {
 			reload = 0;
@@ -519,11 +547,11 @@ static int run(void)
 			next_write = 0;
 		}
 		if (monotonic_ns() >= next_write) {
-			write_textfile();
+			write_textfile(true);
 			next_write = monotonic_ns() + env.textfile_interval * 1000000000ULL;
 		}
 	}
-	write_textfile();
+	write_textfile(false);
 	sync_state(NULL);
 	nsf_tracer_mark_stopped(d.tracer);
 	nsf_info("stopped; the hooks stay attached in %s ('nsflushd --unload' detaches them)",
@@ -535,8 +563,7 @@ sys_fail:
 out:
 	if (epfd >= 0)
 		close(epfd);
-	if (ctl >= 0)
-		nsf_ctl_close(ctl, env.socket);
+	nsf_ctl_close(ctl);
 	nsf_tracer_close(d.tracer);
 	nsf_flusher_close(d.flusher);
 	nsf_state_free(d.state);

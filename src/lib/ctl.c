@@ -5,16 +5,38 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include "ctl.h"
 #include "nsf.h"
-#include "state.h"
+
+#define SUN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
+#define LISTEN_TOKEN UINT32_MAX		/* epoll data of the listening socket */
+
+/* One connection: reading its request, then writing its answer. */
+struct client {
+	int fd;			/* -1: a free slot */
+	long long deadline;	/* ms, CLOCK_MONOTONIC */
+	char req[NSF_CTL_MAX_REQUEST];
+	size_t rlen;
+	char *ans;		/* non-NULL: answering */
+	size_t alen, sent;
+};
+
+struct nsf_ctl {
+	int listen_fd, lock_fd, epfd;
+	char path[SUN_PATH_MAX], lock_path[SUN_PATH_MAX + 8];
+	struct client clients[NSF_CTL_MAX_CLIENTS];
+	int nclients;
+};
 
 static const char *ctl_path(const char *path)
 {
@@ -63,7 +85,7 @@ static int ctl_connect(const char *path, int timeout_ms)
 /* Creates the socket's directory 0700 when it is missing. */
 static int make_dir(const char *path)
 {
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char dir[SUN_PATH_MAX];
 	char *slash;
 
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -80,69 +102,118 @@ static int make_dir(const char *path)
 	return 0;
 }
 
-int nsf_ctl_listen(const char *path)
+/* PATH.lock, held for the server's life: whoever holds it owns PATH. */
+static int take_lock(struct nsf_ctl *c)
 {
-	struct sockaddr_un sa;
-	struct stat st;
-	mode_t old_mask;
-	int fd, err;
+	c->lock_fd = open(c->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (c->lock_fd < 0) {
+		int err = -errno;
 
-	path = ctl_path(path);
-	err = fill_addr(&sa, path);
-	if (err) {
-		nsf_err("control socket path too long: %s", path);
+		nsf_err("control socket lock %s: %s", c->lock_path, strerror(-err));
 		return err;
 	}
-	err = make_dir(path);
-	if (err)
-		return err;
+	if (flock(c->lock_fd, LOCK_EX | LOCK_NB)) {
+		int err = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
 
-	if (lstat(path, &st) == 0) {
+		if (err == -EADDRINUSE)
+			nsf_err("another nsflushd is already listening on %s", c->path);
+		else
+			nsf_err("control socket lock %s: %s", c->lock_path, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int bind_socket(struct nsf_ctl *c)
+{
+	struct sockaddr_un sa;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = LISTEN_TOKEN };
+	struct stat st;
+	mode_t old_mask;
+	int err;
+
+	fill_addr(&sa, c->path);
+	/* We hold the lock: whatever socket is there, nobody serves it. */
+	if (lstat(c->path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			nsf_err("control socket %s: exists and is not a socket", path);
+			nsf_err("control socket %s: exists and is not a socket", c->path);
 			return -EEXIST;
 		}
-		fd = ctl_connect(path, NSF_CTL_TIMEOUT_MS);
-		if (fd >= 0) {
-			close(fd);
-			nsf_err("another nsflushd is already listening on %s", path);
-			return -EADDRINUSE;
-		}
-		/* Nobody listens: a stale socket from a daemon that died. */
-		if (unlink(path) && errno != ENOENT) {
+		if (unlink(c->path) && errno != ENOENT) {
 			err = -errno;
-			nsf_err("cannot remove stale control socket %s: %s", path, strerror(-err));
+			nsf_err("cannot remove stale control socket %s: %s", c->path,
+				strerror(-err));
 			return err;
 		}
 	}
-
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		err = -errno;
-		nsf_err("control socket: %s", strerror(-err));
-		return err;
-	}
+	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->listen_fd < 0)
+		return -errno;
 	/* No window where the socket is reachable by others. */
 	old_mask = umask(0177);
-	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+	err = bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
 	umask(old_mask);
-	if (!err && chmod(path, 0600))
+	if (!err && chmod(c->path, 0600))
 		err = -errno;
-	if (!err && listen(fd, 16))
+	if (!err && listen(c->listen_fd, SOMAXCONN))
 		err = -errno;
-	if (err) {
-		nsf_err("control socket %s: %s", path, strerror(-err));
-		close(fd);
-		return err;
-	}
-	return fd;
+	if (!err && epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->listen_fd, &ev))
+		err = -errno;
+	if (err)
+		nsf_err("control socket %s: %s", c->path, strerror(-err));
+	return err;
 }
 
-void nsf_ctl_close(int fd, const char *path)
+struct nsf_ctl *nsf_ctl_listen(const char *path)
 {
-	if (fd >= 0)
-		close(fd);
-	unlink(ctl_path(path));
+	struct nsf_ctl *c = calloc(1, sizeof(*c));
+	int err = -ENOMEM;
+
+	if (!c)
+		goto fail;
+	c->listen_fd = c->lock_fd = -1;
+	for (int i = 0; i < NSF_CTL_MAX_CLIENTS; i++)
+		c->clients[i].fd = -1;
+	path = ctl_path(path);
+	if (strlen(path) >= sizeof(c->path)) {
+		nsf_err("control socket path too long: %s", path);
+		err = -ENAMETOOLONG;
+		goto fail;
+	}
+	strcpy(c->path, path);
+	snprintf(c->lock_path, sizeof(c->lock_path), "%s.lock", path);
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->epfd < 0) {
+		err = -errno;
+		nsf_err("control socket: %s", strerror(-err));
+		goto fail;
+	}
+	err = make_dir(path);
+	if (!err)
+		err = take_lock(c);
+	if (!err)
+		err = bind_socket(c);
+	if (!err)
+		return c;
+	if (c->listen_fd >= 0)
+		close(c->listen_fd);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
+	close(c->epfd);
+fail:
+	free(c);
+	errno = -err;
+	return NULL;
+}
+
+int nsf_ctl_fd(const struct nsf_ctl *c)
+{
+	return c->epfd;
+}
+
+int nsf_ctl_clients(const struct nsf_ctl *c)
+{
+	return c->nclients;
 }
 
 static long long now_ms(void)
@@ -153,47 +224,246 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/*
- * Reads one '\n'-terminated line (the '\n' replaced by '\0') within
- * @deadline. 0, or -errno (-EMSGSIZE: too long; -ETIMEDOUT; -ENODATA: EOF
- * before '\n').
- */
-static int read_line(int fd, char *buf, size_t size, long long deadline)
+static void drop(struct nsf_ctl *c, struct client *cl, const char *why)
 {
-	size_t len = 0;
+	if (why && nsf_verbose)
+		nsf_info("control socket: client dropped: %s", why);
+	epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
+	close(cl->fd);
+	free(cl->ans);
+	memset(cl, 0, sizeof(*cl));
+	cl->fd = -1;
+	c->nclients--;
+}
 
+/* "report PID json|table": 0 and the fields, or -EINVAL with *why set. */
+static int parse_request(char *line, __u32 *pid, bool *json, const char **why)
+{
+	char *save, *verb, *spid, *fmt;
+	uint64_t v = 0;
+
+	*why = "expected 'report PID json|table'";
+	verb = strtok_r(line, " \t\r", &save);
+	spid = strtok_r(NULL, " \t\r", &save);
+	fmt = strtok_r(NULL, " \t\r", &save);
+	if (!verb || strcmp(verb, "report") || !spid || !fmt ||
+	    strtok_r(NULL, " \t\r", &save))
+		return -EINVAL;
+	if (strcmp(spid, "0") && !nsf_parse_decimal(spid, INT32_MAX, &v)) {
+		*why = "invalid pid";
+		return -EINVAL;
+	}
+	if (!strcmp(fmt, "json"))
+		*json = true;
+	else if (!strcmp(fmt, "table"))
+		*json = false;
+	else {
+		*why = "format must be json or table";
+		return -EINVAL;
+	}
+	*pid = v;
+	return 0;
+}
+
+/* From now on @cl writes "status N\n" and what @fmt says. */
+static void answer_line(struct nsf_ctl *c, struct client *cl, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void start_answer(struct nsf_ctl *c, struct client *cl, char *buf, size_t len)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.u32 = cl - c->clients };
+
+	cl->ans = buf;
+	cl->alen = len;
+	cl->sent = 0;
+	cl->deadline = now_ms() + NSF_CTL_STALL_MS;
+	if (!buf || epoll_ctl(c->epfd, EPOLL_CTL_MOD, cl->fd, &ev))
+		drop(c, cl, "cannot answer");
+}
+
+static void answer_line(struct nsf_ctl *c, struct client *cl, int status, const char *fmt, ...)
+{
+	char *buf = NULL, *line = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n < 0 || asprintf(&buf, "status %d\n%s\n", status, line) < 0)
+		buf = NULL;
+	free(line);
+	start_answer(c, cl, buf, buf ? strlen(buf) : 0);
+}
+
+/* The request is in: the daemon answers it into a buffer, written out as
+ * the client reads. The status goes first but is known last: its one
+ * digit is filled in. */
+static void answer(struct nsf_ctl *c, struct client *cl, nsf_ctl_answer_fn fn, void *ctx)
+{
+	const char *why;
+	char *buf = NULL;
+	size_t size = 0;
+	bool json = true;
+	__u32 pid = 0;
+	FILE *out;
+	int st;
+
+	if (parse_request(cl->req, &pid, &json, &why)) {
+		answer_line(c, cl, NSF_CTL_ERROR, "bad request: %s", why);
+		return;
+	}
+	out = open_memstream(&buf, &size);
+	if (!out) {
+		drop(c, cl, strerror(errno));
+		return;
+	}
+	fputs("status ?\n", out);
+	st = fn(ctx, pid, json, out);
+	if (fflush(out) || ferror(out) || st < 0 || st > 9) {
+		fclose(out);
+		free(buf);
+		nsf_err("control socket: cannot render the answer");
+		drop(c, cl, NULL);
+		return;
+	}
+	fclose(out);
+	buf[7] = (char)('0' + st);
+	start_answer(c, cl, buf, size);
+}
+
+static void accept_all(struct nsf_ctl *c)
+{
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		long long left = deadline - now_ms();
-		char *nl;
-		ssize_t n;
+		struct epoll_event ev = { .events = EPOLLIN };
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+		struct client *cl = NULL;
+		int fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		if (left <= 0)
-			return -ETIMEDOUT;
-		n = poll(&p, 1, (int)left);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				nsf_err("control socket: accept: %s", strerror(errno));
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return;
+		}
+		for (int i = 0; i < NSF_CTL_MAX_CLIENTS && !cl; i++)
+			if (c->clients[i].fd < 0)
+				cl = &c->clients[i];
+		if (!cl) {
+			/* best effort, never waiting: the client sees EOF at worst */
+			static const char busy[] = "status 2\nbusy\n";
+
+			send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+			close(fd);
+			continue;
+		}
+		cl->fd = fd;
+		cl->deadline = now_ms() + NSF_CTL_REQUEST_MS;
+		c->nclients++;
+		ev.data.u32 = cl - c->clients;
+		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+			drop(c, cl, strerror(errno));
+			continue;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) ||
+		    cred.uid != geteuid())
+			answer_line(c, cl, NSF_CTL_ERROR, "permission denied");
+	}
+}
+
+static void read_request(struct nsf_ctl *c, struct client *cl, nsf_ctl_answer_fn fn, void *ctx)
+{
+	for (;;) {
+		ssize_t n = recv(cl->fd, cl->req + cl->rlen, sizeof(cl->req) - 1 - cl->rlen,
+				 MSG_DONTWAIT);
+		char *nl;
+
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ETIMEDOUT;
-		n = recv(fd, buf + len, size - 1 - len, MSG_DONTWAIT);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ENODATA;
-		len += n;
-		buf[len] = '\0';
-		nl = memchr(buf, '\n', len);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			drop(c, cl, n ? strerror(errno) : "no request");
+			return;
+		}
+		cl->rlen += n;
+		cl->req[cl->rlen] = '\0';
+		nl = memchr(cl->req, '\n', cl->rlen);
 		if (nl) {
 			*nl = '\0';
-			return 0;
+			answer(c, cl, fn, ctx);
+			return;
 		}
-		if (len == size - 1)
-			return -EMSGSIZE;
+		if (cl->rlen == sizeof(cl->req) - 1) {
+			answer_line(c, cl, NSF_CTL_ERROR, "bad request: request too long");
+			return;
+		}
 	}
+}
+
+static void write_answer(struct nsf_ctl *c, struct client *cl)
+{
+	while (cl->sent < cl->alen) {
+		ssize_t n = send(cl->fd, cl->ans + cl->sent, cl->alen - cl->sent,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0) {
+			drop(c, cl, strerror(errno));
+			return;
+		}
+		cl->sent += n;
+		cl->deadline = now_ms() + NSF_CTL_STALL_MS;
+	}
+	drop(c, cl, NULL);
+}
+
+void nsf_ctl_serve(struct nsf_ctl *c, nsf_ctl_answer_fn fn, void *ctx)
+{
+	struct epoll_event evs[NSF_CTL_MAX_CLIENTS + 1];
+	long long now;
+	int n = epoll_wait(c->epfd, evs, NSF_CTL_MAX_CLIENTS + 1, 0);
+
+	for (int i = 0; i < n; i++) {
+		struct client *cl;
+
+		if (evs[i].data.u32 == LISTEN_TOKEN) {
+			accept_all(c);
+			continue;
+		}
+		cl = &c->clients[evs[i].data.u32];
+		if (cl->fd < 0)		/* dropped earlier in this round */
+			continue;
+		if (cl->ans)
+			write_answer(c, cl);
+		else
+			read_request(c, cl, fn, ctx);
+	}
+	now = now_ms();
+	for (int i = 0; i < NSF_CTL_MAX_CLIENTS && c->nclients; i++)
+		if (c->clients[i].fd >= 0 && now >= c->clients[i].deadline)
+			drop(c, &c->clients[i], c->clients[i].ans ? "stopped reading" :
+								   "sent no request");
+}
+
+void nsf_ctl_close(struct nsf_ctl *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < NSF_CTL_MAX_CLIENTS; i++)
+		if (c->clients[i].fd >= 0)
+			drop(c, &c->clients[i], NULL);
+	close(c->listen_fd);
+	unlink(c->path);
+	close(c->lock_fd);	/* the lock file stays: unlinked, it could be taken twice */
+	close(c->epfd);
+	free(c);
 }
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -211,133 +481,24 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* "report PID json|table": 0 and the fields, or -EINVAL with *why set. */
-static int parse_request(char *line, __u32 *pid, bool *json, const char **why)
-{
-	char *save, *verb, *spid, *fmt, *end;
-	unsigned long v;
-
-	*why = "expected 'report PID json|table'";
-	verb = strtok_r(line, " \t\r", &save);
-	spid = strtok_r(NULL, " \t\r", &save);
-	fmt = strtok_r(NULL, " \t\r", &save);
-	if (!verb || strcmp(verb, "report") || !spid || !fmt ||
-	    strtok_r(NULL, " \t\r", &save))
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(spid, &end, 10);
-	if (errno || *end || spid[0] < '0' || spid[0] > '9' || v > INT32_MAX) {
-		*why = "invalid pid";
-		return -EINVAL;
-	}
-	if (!strcmp(fmt, "json"))
-		*json = true;
-	else if (!strcmp(fmt, "table"))
-		*json = false;
-	else {
-		*why = "format must be json or table";
-		return -EINVAL;
-	}
-	*pid = v;
-	return 0;
-}
-
-static bool proc_exists(__u32 pid)
-{
-	char p[32];
-
-	snprintf(p, sizeof(p), "/proc/%u", pid);
-	return access(p, F_OK) == 0;
-}
-
-void nsf_ctl_handle(int listen_fd, struct nsf_state *s,
-		    void (*sync)(void *ctx), void *ctx)
-{
-	char line[NSF_CTL_MAX_REQUEST], *buf = NULL;
-	const char *why = NULL;
-	struct ucred cred;
-	socklen_t clen = sizeof(cred);
-	size_t size = 0;
-	bool json = true;
-	__u32 pid = 0;
-	FILE *out;
-	int fd, err;
-
-	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-		    errno != ECONNABORTED)
-			nsf_err("control socket: accept: %s", strerror(errno));
-		return;
-	}
-	set_timeouts(fd, NSF_CTL_TIMEOUT_MS);
-
-	out = open_memstream(&buf, &size);
-	if (!out) {
-		nsf_err("control socket: %s", strerror(errno));
-		close(fd);
-		return;
-	}
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) ||
-	    cred.uid != geteuid()) {
-		fprintf(out, "status %d\npermission denied\n", NSF_CTL_ERROR);
-		goto send;
-	}
-	err = read_line(fd, line, sizeof(line), now_ms() + NSF_CTL_TIMEOUT_MS);
-	if (err == -EMSGSIZE) {
-		why = "request too long";
-	} else if (err) {
-		if (nsf_verbose)
-			nsf_info("control socket: client sent no request: %s", strerror(-err));
-		goto out;
-	} else if (parse_request(line, &pid, &json, &why)) {
-		/* why set */
-	} else {
-		why = NULL;
-	}
-	if (why) {
-		fprintf(out, "status %d\nbad request: %s\n", NSF_CTL_ERROR, why);
-		goto send;
-	}
-
-	if (sync)
-		sync(ctx);
-	if (pid && !nsf_state_has_pid(s, pid) && !proc_exists(pid)) {
-		fprintf(out, "status %d\nno such pid: %u\n", NSF_CTL_ERROR, pid);
-		goto send;
-	}
-	fprintf(out, "status %d\n", nsf_state_exit_status(s, pid));
-	if (json)
-		nsf_state_report_json(s, pid, out);
-	else
-		nsf_state_report_table(s, pid, out);
-
-send:
-	if (fflush(out) || ferror(out)) {
-		nsf_err("control socket: cannot render the answer");
-		goto out;
-	}
-	err = write_all(fd, buf, size);
-	if (err && nsf_verbose)
-		nsf_info("control socket: client went away: %s", strerror(-err));
-out:
-	fclose(out);
-	free(buf);
-	close(fd);
-}
-
 int nsf_ctl_report(const char *path, __u32 pid, bool json, FILE *body,
 		   int *status, int timeout_ms)
 {
 	char req[64], head[32], buf[8192];
 	size_t hlen = 0;
 	bool in_body = false;
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
 	int fd, err = 0, st = -1;
 
 	fd = ctl_connect(ctl_path(path), timeout_ms);
 	if (fd < 0)
 		return fd;
+	/* only root's nsflushd is believed, whoever could bind there */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) || cred.uid != 0) {
+		err = -EBADE;
+		goto out;
+	}
 	snprintf(req, sizeof(req), "report %u %s\n", pid, json ? "json" : "table");
 	err = write_all(fd, req, strlen(req));
 	if (err)

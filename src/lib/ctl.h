@@ -6,29 +6,36 @@
  * Socket
  *   Default NSF_CTL_DEFAULT_PATH. Its directory is created 0700 when
  *   missing; the socket is 0600 and the server only answers clients with
- *   the daemon's own uid (SO_PEERCRED). A stale socket (nobody listening)
- *   is replaced; a live one (a connect succeeds) is never taken over.
+ *   the daemon's own uid (SO_PEERCRED). One server per path: it holds an
+ *   flock on PATH.lock for its life, so a socket found while the lock is
+ *   free is stale (its daemon died) and is replaced, and one found while
+ *   it is held is never taken over, however busy its server is.
  *
  * Protocol: one request per connection, text, '\n'-terminated.
  *   request    "report PID FORMAT\n"
- *                PID     decimal, 0 = every VMM
- *                FORMAT  "json" (nsf_state_report_json) or
- *                        "table" (nsf_state_report_table)
+ *                PID     decimal, no sign or leading zero; 0 = every VMM
+ *                FORMAT  "json" or "table"
  *   response   "status N\n" then the body; the server closes the
  *              connection after the body.
  *                N = the exit status nsflush-audit must use:
  *                0  nothing unflushed             } body: the report
- *                1  unflushed ranges found        } (nsf_state_exit_status)
+ *                1  unflushed ranges found        }
  *                3  audit incomplete: events lost }
  *                2  error; the body is one line:
- *                     "no such pid: PID"  the state does not know PID and
+ *                     "no such pid: PID"  the daemon does not know PID and
  *                                         /proc/PID does not exist
  *                     "bad request: ..."  malformed request
  *                     "permission denied" client uid != daemon uid
+ *                     "busy"              NSF_CTL_MAX_CLIENTS being served
  *   A pid that exists but never used VFIO while the daemon watched gets
  *   an ordinary (empty) report with status 0.
- *   The server waits at most NSF_CTL_TIMEOUT_MS for a request line and
- *   for each write, so a stuck client cannot hang the daemon.
+ *
+ * Serving never blocks: every client socket is non-blocking and served
+ * as it becomes ready, from the daemon's event loop, with a deadline: the
+ * request line within NSF_CTL_REQUEST_MS of the connect, then the answer
+ * must keep moving (no NSF_CTL_STALL_MS without a byte taken). A client
+ * past its deadline is dropped. Silent or slow clients cost a slot and
+ * their answer's memory, never the loop's time.
  */
 #ifndef NSF_CTL_H
 #define NSF_CTL_H
@@ -37,11 +44,11 @@
 #include <stdio.h>
 #include <linux/types.h>
 
-struct nsf_state;
-
 #define NSF_CTL_DEFAULT_PATH	"/run/nsflush/nsflushd.sock"
 #define NSF_CTL_MAX_REQUEST	128	/* bytes, '\n' included */
-#define NSF_CTL_TIMEOUT_MS	1000	/* server side, per client */
+#define NSF_CTL_MAX_CLIENTS	64	/* served at once; more are told "busy" */
+#define NSF_CTL_REQUEST_MS	1000	/* connect to request line */
+#define NSF_CTL_STALL_MS	10000	/* an answer not read for this long */
 
 /* Status values of the response (= nsflush-audit's exit codes). */
 enum {
@@ -51,33 +58,46 @@ enum {
 	NSF_CTL_INCOMPLETE = 3,
 };
 
-/*
- * Creates the listening socket at @path (NULL: the default): non-blocking,
- * close-on-exec, for the daemon's poll loop. Returns the fd or -errno
- * after one clear error line (e.g. another nsflushd already listens).
- */
-int nsf_ctl_listen(const char *path);
+struct nsf_ctl;
 
 /*
- * The listening fd is readable: accepts one client, reads its request,
- * calls @sync(@ctx) (if not NULL: the daemon drains its ring buffer so the
- * answer covers every event so far), answers and closes the connection.
- * Never blocks longer than about 2 * NSF_CTL_TIMEOUT_MS; client errors are
- * only logged with -v.
+ * Answers one valid request: writes the body for @pid (0: every VMM) in
+ * JSON or as a table to @out and returns the status (NSF_CTL_ERROR with a
+ * one-line body for "no such pid"). The server knows no report: this is
+ * the daemon's.
  */
-void nsf_ctl_handle(int listen_fd, struct nsf_state *s,
-		    void (*sync)(void *ctx), void *ctx);
+typedef int (*nsf_ctl_answer_fn)(void *ctx, __u32 pid, bool json, FILE *out);
 
-/* Closes the listening socket and removes @path (NULL: the default). */
-void nsf_ctl_close(int fd, const char *path);
+/*
+ * Takes PATH.lock and listens at @path (NULL: the default). NULL with
+ * errno set after one clear line (EADDRINUSE: another nsflushd serves
+ * there; EEXIST: something that is not a socket is at @path).
+ */
+struct nsf_ctl *nsf_ctl_listen(const char *path);
+
+/* Readable when nsf_ctl_serve() has something to do: poll it, or add it
+ * to the daemon's epoll. */
+int nsf_ctl_fd(const struct nsf_ctl *c);
+
+/* Accepts, reads, answers and writes what is ready now, and drops the
+ * clients past their deadline; never waits. Call it when nsf_ctl_fd() is
+ * readable and at least once a second. */
+void nsf_ctl_serve(struct nsf_ctl *c, nsf_ctl_answer_fn answer, void *ctx);
+
+/* Clients being served (accepted, not yet done or dropped). */
+int nsf_ctl_clients(const struct nsf_ctl *c);
+
+/* Drops every client, removes the socket and the lock file, frees @c. */
+void nsf_ctl_close(struct nsf_ctl *c);
 
 /*
  * Client side: sends "report PID json|table" to the daemon at @path (NULL:
  * the default), copies the body to @body and stores the status in
  * *@status. Returns 0, or -errno of socket()/connect() (-ENOENT,
- * -ECONNREFUSED: no daemon; -EACCES, -EPERM: not root), or -EPROTO when
- * the answer is malformed, -ETIMEDOUT when the daemon does not answer
- * within @timeout_ms. Prints nothing.
+ * -ECONNREFUSED: no daemon; -EACCES, -EPERM: not root), -EBADE when the
+ * server is not root (its peer credentials: the answer is not trusted),
+ * -EPROTO when the answer is malformed, -ETIMEDOUT when the daemon does
+ * not answer within @timeout_ms. Prints nothing.
  */
 int nsf_ctl_report(const char *path, __u32 pid, bool json, FILE *body,
 		   int *status, int timeout_ms);

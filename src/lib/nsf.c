@@ -130,6 +130,21 @@ bool nsf_parse_size(const char *s, uint64_t *out)
 	return true;
 }
 
+bool nsf_parse_decimal(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!s || *s < '1' || *s > '9')
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (max - (uint64_t)(*s - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
 bool nsf_proc_start_ticks(uint32_t pid, uint64_t *ticks)
 {
 	char path[32], buf[1024], *p;

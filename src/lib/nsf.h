@@ -3,6 +3,8 @@
 #ifndef NSF_H
 #define NSF_H
 
+#define NSF_VERSION "0.9.0"	/* nsflush_build_info, --version */
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +43,11 @@ int nsf_check_bpf_prereqs(void);
 
 /* Parses "4096", "0x1000", "16M", "1G" into *out. False on junk/overflow. */
 bool nsf_parse_size(const char *s, uint64_t *out);
+
+/* Parses a plain decimal 1..@max: digits only, no sign, no leading zero,
+ * no suffix ("010", "1k", "0x10", "-1", "" are refused). For pids and
+ * counts, where a size's syntax would silently mean another number. */
+bool nsf_parse_decimal(const char *s, uint64_t max, uint64_t *out);
 
 /*
  * The running kernel's BTF, for asking whether a function is attachable

@@ -1558,7 +1558,8 @@ void nsf_state_write_prom(const struct nsf_state *s, FILE *out)
 	fprintf(out, "# HELP nsflush_enforcing 1 while the hooks flush at the reference points "
 		"(enforce mode).\n# TYPE nsflush_enforcing gauge\nnsflush_enforcing %d\n",
 		s->mode == NSF_MODE_ENFORCE);
-	/* Last: a reader that sees it has the whole file. */
-	fputs("# HELP nsflush_up 1 while nsflushd runs.\n# TYPE nsflush_up gauge\nnsflush_up 1\n",
-	      out);
+	fputs("# HELP nsflush_mode The mode nsflushd runs in (1: this one).\n"
+	      "# TYPE nsflush_mode gauge\n", out);
+	for (int m = NSF_MODE_AUDIT; m <= NSF_MODE_ENFORCE; m++)
+		fprintf(out, "nsflush_mode{mode=\"%s\"} %d\n", nsf_mode_name(m), (int)s->mode == m);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The Prometheus textfile, written atomically (see textfile.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +55,36 @@ fail:
 	return err;
 }
 
-int nsf_textfile_write(const char *dir, const struct nsf_state *s)
+void nsf_textfile_render(FILE *out, const struct nsf_state *s, const struct nsf_textfile_daemon *d)
+{
+	nsf_state_write_prom(s, out);
+	fprintf(out, "# HELP nsflush_build_info nsflushd's version.\n"
+		"# TYPE nsflush_build_info gauge\nnsflush_build_info{version=\"%s\"} 1\n",
+		NSF_VERSION);
+	fprintf(out, "# HELP nsflush_textfile_timestamp_seconds When nsflushd wrote this file "
+		"(stale: hung, or gone without a word).\n"
+		"# TYPE nsflush_textfile_timestamp_seconds gauge\n"
+		"nsflush_textfile_timestamp_seconds %lld\n", (long long)d->now);
+	/* Last: a reader that sees it has the whole file. */
+	fprintf(out, "# HELP nsflush_up 1 while nsflushd runs, 0 once it stopped.\n"
+		"# TYPE nsflush_up gauge\nnsflush_up %d\n", d->up);
+}
+
+/* The rename is durable once the directory is on disk too. */
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int nsf_textfile_write(const char *dir, const struct nsf_state *s,
+		       const struct nsf_textfile_daemon *d)
 {
 	char tmp[PATH_MAX], target[PATH_MAX];
 	const char *what;
@@ -81,7 +111,7 @@ int nsf_textfile_write(const char *dir, const struct nsf_state *s)
 		goto fail;
 	}
 	errno = 0;
-	nsf_state_write_prom(s, f);
+	nsf_textfile_render(f, s, d);
 	what = "write";
 	if (fflush(f) || ferror(f)) {
 		err = -(errno ? errno : EIO);
@@ -106,6 +136,11 @@ int nsf_textfile_write(const char *dir, const struct nsf_state *s)
 	if (rename(tmp, target)) {
 		err = -errno;
 		goto fail;
+	}
+	err = sync_dir(dir);
+	if (err) {
+		nsf_err("%s written, but fsync of %s failed: %s", target, dir, strerror(-err));
+		return err;
 	}
 	return 0;
 fail:

@@ -48,6 +48,18 @@ for s in live final; do
 	expect_eq "$k prom: node_exporter serves nsflush_up ($s)" "nsflush_up 1" \
 		"$(echo "$out" | sed -n "s/^scrape-$s: \\(nsflush_up .*\\)/\\1/p")"
 done
+expect_eq "$k prom: node_exporter serves nsflush_build_info and the mode" \
+	"nsflush_build_info{version=\"$(sed -n 's/^#define NSF_VERSION "\(.*\)".*/\1/p' "$NSFLUSH_ROOT/src/lib/nsf.h")\"} 1 nsflush_mode{mode=\"audit\"} 1" \
+	"$(echo "$out" | sed -n 's/^scrape-live: \(nsflush_build_info.*\)/\1/p') $(echo "$out" | sed -n 's/^scrape-live: \(nsflush_mode{mode="audit"}.*\)/\1/p')"
+ts=$(echo "$out" | sed -n 's/^scrape-final: nsflush_textfile_timestamp_seconds //p' | awk '{ printf "%.0f", $1 }')
+# (the daemon rewrites it every second: written at most 3 s before the
+# scrape started, or while it ran, slow under TCG)
+now=$(get snap-final start)
+if [ -n "$ts" ] && [ -n "$now" ] && [ $((ts - now)) -le 10 ] && [ $((now - ts)) -le 3 ]; then
+	pass "$k prom: nsflush_textfile_timestamp_seconds is fresh (written $((ts - now)) s from the scrape's start)"
+else
+	fail "$k prom: nsflush_textfile_timestamp_seconds is fresh" "ts=$ts scrape started at $now"
+fi
 # While the workload holds its 64 MiB, the textfile and node_exporter show
 # them for its pid (node_exporter prints floats: 6.7108864e+07).
 num() { awk '{ printf "%.0f", $1 }'; }
@@ -84,6 +96,9 @@ expect_eq "$k prom: nsflush-audit unknown pid: one line, no report" "1 0" \
 	"$(get audit-nosuch lines) $(get audit-nosuch out)"
 expect_eq "$k prom: nsflush-audit --all --json is JSON" "{" "$(get audit-all-json first)"
 expect_eq "$k prom: nsflushd exits 0 on SIGTERM" 0 "$(get daemon rc)"
+expect_eq "$k prom: stopped: the textfile's last line is nsflush_up 0, node_exporter serves it" \
+	"nsflush_up_0 0 nsflush_up 0" \
+	"$(get stopped-textfile last) $(get scrape-stopped rc) $(echo "$out" | sed -n 's/^scrape-stopped: \(nsflush_up .*\)/\1/p')"
 expect_eq "$k prom: nsflush-audit without daemon exits 2" 2 "$(get audit-nodaemon rc)"
 expect_eq "$k prom: ... with one line 'not running'" "1 1" \
 	"$(get audit-nodaemon lines) $(echo "$out" | grep -c '^audit-nodaemon-err: .*nsflushd is not running')"

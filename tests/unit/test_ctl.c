@@ -2,12 +2,15 @@
 /*
  * nsflushd's control socket: request/response round trips against a real
  * nsf_state fed synthetic events, the error answers, the socket's
- * permissions, stale and live sockets, a stuck client.
+ * permissions, stale and live sockets (the lock), silent and slow
+ * clients and a flood of them (none may hold up the loop), a server that
+ * is not root.
  */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,29 +29,56 @@
 #define NO_SUCH_PID	2147483646u	/* above any pid_max */
 
 static struct server {
-	int fd;
+	struct nsf_ctl *ctl;
 	struct nsf_state *s;
 	volatile int stop;
 	int syncs;
+	long long longest_ms;	/* the longest nsf_ctl_serve() call */
 	pthread_mutex_t lock;	/* the state: events fed while serving */
 } srv = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static void sync_cb(void *ctx)
+static long long now_ms(void)
 {
-	((struct server *)ctx)->syncs++;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
+/* nsflushd's answer, with the sync counted instead of a ring buffer */
+static int answer(void *ctx, __u32 pid, bool json, FILE *out)
+{
+	char p[32];
+
+	((struct server *)ctx)->syncs++;
+	snprintf(p, sizeof(p), "/proc/%u", pid);
+	if (pid && !nsf_state_has_pid(srv.s, pid) && access(p, F_OK)) {
+		fprintf(out, "no such pid: %u\n", pid);
+		return NSF_CTL_ERROR;
+	}
+	if (json)
+		nsf_state_report_json(srv.s, pid, out);
+	else
+		nsf_state_report_table(srv.s, pid, out);
+	return nsf_state_exit_status(srv.s, pid);
+}
+
+/* The daemon's loop: wakes when the control fd is readable, and at least
+ * every 50 ms (deadlines). */
 static void *serve(void *arg)
 {
 	(void)arg;
 	while (!srv.stop) {
-		struct pollfd p = { .fd = srv.fd, .events = POLLIN };
+		struct pollfd p = { .fd = nsf_ctl_fd(srv.ctl), .events = POLLIN };
+		long long t0;
 
-		if (poll(&p, 1, 50) > 0) {
-			pthread_mutex_lock(&srv.lock);
-			nsf_ctl_handle(srv.fd, srv.s, sync_cb, &srv);
-			pthread_mutex_unlock(&srv.lock);
-		}
+		poll(&p, 1, 50);
+		pthread_mutex_lock(&srv.lock);
+		t0 = now_ms();
+		nsf_ctl_serve(srv.ctl, answer, &srv);
+		if (now_ms() - t0 > srv.longest_ms)
+			srv.longest_ms = now_ms() - t0;
+		pthread_mutex_unlock(&srv.lock);
 	}
 	return NULL;
 }
@@ -123,14 +153,28 @@ static int raw(const char *path, const char *req, size_t len, char **ans)
 	return 0;
 }
 
-static long long now_ms(void)
+static int connect_to(const char *path)
 {
-	struct timespec ts;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	strcpy(sa.sun_path, path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
+static int clients(void)
+{
+	int n;
+
+	pthread_mutex_lock(&srv.lock);
+	n = nsf_ctl_clients(srv.ctl);
+	pthread_mutex_unlock(&srv.lock);
+	return n;
+}
 
 /* build/nsflush-audit next to this build/tests/test_ctl, if built. */
 static char audit_bin[PATH_MAX];
@@ -226,8 +270,13 @@ static void test_audit_cli(const char *path, const char *dir)
 		{ "not root", true, 2, "permission denied on", { "--all", "--socket", "@" } },
 		{ "no --pid/--all/--check", false, 2, "nothing to do", { "--json", "--socket", "@" } },
 		{ "--pid and --all", false, 2, "exclude each other", { "--pid", "1", "--all" } },
-		{ "bad pid", false, 2, "invalid pid: 12x", { "--pid", "12x" } },
-		{ "pid 0", false, 2, "invalid pid: 0", { "--pid", "0" } },
+		{ "bad pid", false, 2, "invalid pid: '12x'", { "--pid", "12x" } },
+		{ "pid 0", false, 2, "invalid pid: '0'", { "--pid", "0" } },
+		{ "pid 010 (not octal, not 10)", false, 2, "invalid pid: '010'", { "--pid", "010" } },
+		{ "pid 1k (not a size)", false, 2, "invalid pid: '1k'", { "--pid", "1k" } },
+		{ "pid 0x10", false, 2, "invalid pid: '0x10'", { "--pid", "0x10" } },
+		{ "pid -1", false, 2, "invalid pid: '-1'", { "--pid", "-1" } },
+		{ "empty pid", false, 2, "invalid pid: ''", { "--pid", "" } },
 		{ "unknown option", false, 2, "unknown option --frobnicate", { "--frobnicate" } },
 		{ "missing argument", false, 2, "needs an argument", { "--all", "--socket" } },
 		{ "--check with --all", false, 2, "--check", { "--check", "--all" } },
@@ -265,15 +314,73 @@ static void test_audit_cli(const char *path, const char *dir)
 	}
 }
 
+/* A server run by uid 65534 in a directory of its own: the client
+ * refuses its answer (-EBADE), nsflush-audit says so in one line. */
+static void test_not_root_server(void)
+{
+	char dir[] = "/tmp/nsf-ctl-nobody.XXXXXX", path[96], ready[128], *body = NULL;
+	int st = -1, err, sync[2];
+	pid_t pid;
+
+	if (!mkdtemp(dir) || chmod(dir, 0777) || pipe(sync)) {
+		CHECK("a server that is not root: setup", false, "%s", strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/s/nsflushd.sock", dir);
+	pid = fork();
+	if (pid == 0) {
+		struct nsf_ctl *c;
+
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(99);
+		c = nsf_ctl_listen(path);
+		if (write(sync[1], c ? "y" : "n", 1) != 1 || !c)
+			_exit(1);
+		for (;;) {	/* answers like any nsflushd, until killed */
+			struct pollfd p = { .fd = nsf_ctl_fd(c), .events = POLLIN };
+
+			poll(&p, 1, 50);
+			nsf_ctl_serve(c, answer, &srv);
+		}
+	}
+	ready[0] = 'n';
+	if (read(sync[0], ready, 1) != 1 || ready[0] != 'y') {
+		CHECK("a server that is not root: it listens", false, "%c", ready[0]);
+	} else {
+		err = report(path, 0, true, &st, &body);
+		CHECK("a server that is not root: the client refuses the answer (EBADE)",
+		      err == -EBADE, "got %d", err);
+		free(body);
+		if (audit_bin[0] && access(audit_bin, X_OK) == 0) {
+			const char *args[] = { "--all", "--socket", path, NULL };
+			char errline[256], *out = NULL;
+			int lines, rc = run_audit(false, &out, &lines, errline, sizeof(errline), args);
+
+			CHECK("audit CLI: a server that is not root: exit 2, one line",
+			      rc == 2 && lines == 1 && strstr(errline, "is not root") && !*out,
+			      "exit %d, %d lines ('%s')", rc, lines, errline);
+			free(out);
+		}
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(sync[0]);
+	close(sync[1]);
+	snprintf(ready, sizeof(ready), "rm -rf %s", dir);
+	if (system(ready))
+		CHECK("a server that is not root: cleanup", false, "%s", dir);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/nsf-ctl.XXXXXX", sub[64], path[96], req[512];
 	char *body = NULL, *ans = NULL;
-	int err, st = -1, fd2, syncs, stuck;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int err, st = -1, syncs, silent[4], slow, flood[100], busy, n, wst;
+	struct nsf_ctl *ctl2;
 	struct stat sst;
 	long long t0;
 	pthread_t th;
+	pid_t pid;
 
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
@@ -285,9 +392,9 @@ int main(void)
 	srv.s = nsf_state_new(NSF_MODE_AUDIT);
 	feed(srv.s);
 
-	srv.fd = nsf_ctl_listen(path);
-	CHECK("listen on a fresh path", srv.fd >= 0, "got %d", srv.fd);
-	if (srv.fd < 0)
+	srv.ctl = nsf_ctl_listen(path);
+	CHECK("listen on a fresh path", srv.ctl != NULL, "errno %d", errno);
+	if (!srv.ctl)
 		return 1;
 	CHECK("socket directory created 0700",
 	      stat(sub, &sst) == 0 && S_ISDIR(sst.st_mode) && (sst.st_mode & 07777) == 0700,
@@ -297,12 +404,11 @@ int main(void)
 	      "mode %o", sst.st_mode & 07777);
 	pthread_create(&th, NULL, serve, NULL);
 
-	/* A second daemon must not steal a live socket. */
-	fd2 = nsf_ctl_listen(path);
-	CHECK("a second listen on a live socket fails with EADDRINUSE", fd2 == -EADDRINUSE,
-	      "got %d", fd2);
-	if (fd2 >= 0)
-		close(fd2);
+	/* A second daemon must not steal a live socket, however busy. */
+	ctl2 = nsf_ctl_listen(path);
+	CHECK("a second listen on a live socket fails with EADDRINUSE",
+	      !ctl2 && errno == EADDRINUSE, "got %p, errno %d", (void *)ctl2, errno);
+	nsf_ctl_close(ctl2);
 
 	err = report(path, VMM_NONCOHERENT, true, &st, &body);
 	CHECK("json report of a VMM with unflushed mappings: status 1",
@@ -345,7 +451,8 @@ int main(void)
 	const char *bad[] = {
 		"bogus\n", "report\n", "report 12\n", "report abc json\n",
 		"report -1 json\n", "report 1 xml\n", "report 1 json extra\n",
-		"report 99999999999 json\n", "report +5 json\n",
+		"report 99999999999 json\n", "report +5 json\n", "report 010 json\n",
+		"report 0x10 json\n", "report 1k json\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char name[96];
@@ -368,19 +475,86 @@ int main(void)
 	free(ans);
 	CHECK("no sync for bad requests", srv.syncs == syncs, "%d syncs", srv.syncs - syncs);
 
-	/* A client that connects and says nothing must not hang the daemon. */
-	strcpy(sa.sun_path, path);
-	stuck = socket(AF_UNIX, SOCK_STREAM, 0);
-	connect(stuck, (struct sockaddr *)&sa, sizeof(sa));
-	usleep(100 * 1000);
+	/* Silent clients (connect, say nothing) and a slow reader of a big
+	 * answer: the next answer is not held up, nor is the loop. */
+	for (int i = 0; i < 4; i++)
+		silent[i] = connect_to(path);
+	pthread_mutex_lock(&srv.lock);
+	for (__u64 i = 0; i < 20000; i++) {	/* a report of about 4 MB */
+		struct nsflush_event e = {
+			.kind = NSFLUSH_EV_MAP, .pid = VMM_NONCOHERENT, .ts_ns = 1000 + i,
+			.done_ns = 1000 + i, .container = 0xc1, .domain = 0xd1,
+			.backend = NSFLUSH_BACKEND_TYPE1, .iova = 0x10000000 + 2 * i * 4096,
+			.phys = 0x300000000ULL + 2 * i * 4096, .bytes = 4096,
+			.origin = NSFLUSH_ORIGIN_MAP, .comm = "vmm-nc",
+		};
+
+		nsf_state_event(srv.s, &e);
+	}
+	srv.longest_ms = 0;
+	pthread_mutex_unlock(&srv.lock);
+	slow = connect_to(path);
+	snprintf(req, sizeof(req), "report %u json\n", VMM_NONCOHERENT);
+	CHECK("slow reader: request sent", write(slow, req, strlen(req)) == (ssize_t)strlen(req),
+	      "%s", strerror(errno));
+	usleep(300 * 1000);	/* answered, its buffer waiting for the reader */
 	t0 = now_ms();
-	err = report(path, VMM_NONCOHERENT, true, &st, &body);
+	err = report(path, VMM_COHERENT, true, &st, &body);
 	t0 = now_ms() - t0;
-	CHECK("a silent client delays the next answer by at most ~1 s",
-	      err == 0 && st == 1 && t0 < 2 * NSF_CTL_TIMEOUT_MS + 500,
-	      "err %d status %d after %lld ms", err, st, t0);
+	CHECK("4 silent clients and a slow reader do not delay another answer",
+	      err == 0 && st == 0 && t0 < 500, "err %d status %d after %lld ms", err, st, t0);
 	free(body);
-	close(stuck);
+	n = clients();
+	CHECK("... they are being served side by side", n == 5, "%d clients", n);
+	{
+		char buf[4096];
+		ssize_t got = read(slow, buf, sizeof(buf));
+
+		CHECK("slow reader: gets its answer's start (status 1)",
+		      got > 9 && !strncmp(buf, "status 1\n{", 10), "read %zd: %.20s", got, buf);
+	}
+	usleep((NSF_CTL_REQUEST_MS + 300) * 1000);
+	n = clients();
+	CHECK("silent clients dropped after NSF_CTL_REQUEST_MS; the slow reader kept", n == 1,
+	      "%d clients", n);
+	for (int i = 0; i < 4; i++) {
+		char c;
+
+		CHECK("a dropped silent client sees EOF", silent[i] >= 0 && read(silent[i], &c, 1) == 0,
+		      "client %d", i);
+		close(silent[i]);
+	}
+	close(slow);
+	usleep(200 * 1000);
+	n = clients();
+	CHECK("a reader that goes away is dropped", n == 0, "%d clients", n);
+
+	/* 100 connections at once: 64 are served, the rest told "busy", and
+	 * the server keeps answering. */
+	for (int i = 0; i < 100; i++)
+		flood[i] = connect_to(path);
+	usleep(300 * 1000);
+	busy = 0;
+	for (int i = 0; i < 100; i++) {
+		char buf[32] = "";
+
+		if (flood[i] >= 0 && recv(flood[i], buf, sizeof(buf) - 1, MSG_DONTWAIT) > 0 &&
+		    !strcmp(buf, "status 2\nbusy\n"))
+			busy++;
+	}
+	n = clients();
+	CHECK("100 connections at once: NSF_CTL_MAX_CLIENTS served, the others told busy",
+	      n == NSF_CTL_MAX_CLIENTS && busy == 100 - NSF_CTL_MAX_CLIENTS,
+	      "%d served, %d busy", n, busy);
+	for (int i = 0; i < 100; i++)
+		close(flood[i]);
+	usleep(200 * 1000);
+	err = report(path, VMM_COHERENT, true, &st, &body);
+	CHECK("... and the server answers the next client", err == 0 && st == 0,
+	      "err %d status %d", err, st);
+	free(body);
+	CHECK("the loop never waited on a client: every serve call under 100 ms",
+	      srv.longest_ms < 100, "longest %lld ms", srv.longest_ms);
 
 	if (find_audit())
 		test_audit_cli(path, dir);
@@ -407,28 +581,43 @@ int main(void)
 	srv.stop = 1;
 	pthread_join(th, NULL);
 
-	/* A daemon that died leaves a stale socket: refused by clients,
-	 * replaced by the next daemon. */
-	close(srv.fd);
+	nsf_ctl_close(srv.ctl);
+
+	/* A daemon that died leaves a stale socket and its lock file: refused
+	 * by clients, replaced by the next daemon (the lock is free). */
+	pid = fork();
+	if (pid == 0)
+		_exit(nsf_ctl_listen(path) ? 0 : 1);	/* dies holding it */
+	waitpid(pid, &wst, 0);
+	CHECK("a daemon dies listening", WIFEXITED(wst) && WEXITSTATUS(wst) == 0 &&
+	      access(path, F_OK) == 0, "status %d", wst);
 	err = report(path, 0, true, &st, &body);
 	CHECK("client on a stale socket: ECONNREFUSED", err == -ECONNREFUSED, "got %d", err);
 	free(body);
-	srv.fd = nsf_ctl_listen(path);
-	CHECK("listen replaces a stale socket", srv.fd >= 0, "got %d", srv.fd);
-	nsf_ctl_close(srv.fd, path);
+	srv.ctl = nsf_ctl_listen(path);
+	CHECK("listen replaces a stale socket", srv.ctl != NULL, "errno %d", errno);
+	nsf_ctl_close(srv.ctl);
 	CHECK("close removes the socket", access(path, F_OK) != 0 && errno == ENOENT,
 	      "still there");
 	err = report(path, 0, true, &st, &body);
 	CHECK("client with no socket: ENOENT", err == -ENOENT, "got %d", err);
 	free(body);
 
+	/* A server that is not root is not believed. */
+	if (geteuid() == 0)
+		test_not_root_server();
+	else
+		printf("SKIP a server that is not root: needs root\n");
+
 	/* Something else at the path is never removed. */
 	FILE *f = fopen(path, "w");
 	fclose(f);
-	err = nsf_ctl_listen(path);
+	ctl2 = nsf_ctl_listen(path);
 	CHECK("a regular file at the socket path is refused, left alone",
-	      err == -EEXIST && access(path, F_OK) == 0, "got %d", err);
+	      !ctl2 && errno == EEXIST && access(path, F_OK) == 0, "errno %d", errno);
 	unlink(path);
+	snprintf(req, sizeof(req), "%s.lock", path);
+	unlink(req);
 
 	rmdir(sub);
 	rmdir(dir);

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include "check.h"
 #include "lib/state.h"
+#include "lib/nsf.h"
 #include "lib/textfile.h"
 
 #define WRITES 400
@@ -127,6 +128,7 @@ int main(void)
 	char *expected = NULL, *got;
 	size_t elen = 0, len;
 	int pfd[2], status, errs = 0, others, n, err;
+	struct nsf_textfile_daemon self = { .up = true, .now = 1700000000 };
 	struct stat st;
 	FILE *m;
 	pid_t child;
@@ -138,17 +140,36 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/%s", dir, NSF_TEXTFILE_NAME);
 
 	m = open_memstream(&expected, &elen);
-	nsf_state_write_prom(s, m);
+	nsf_textfile_render(m, s, &self);
 	fclose(m);
 	CHECK("rendering is non-empty and ends with a newline",
 	      elen > 0 && expected[elen - 1] == '\n', "%zu bytes", elen);
+	CHECK("the daemon's metrics close it: build info, timestamp, nsflush_up 1 last",
+	      strstr(expected, "\nnsflush_build_info{version=\"" NSF_VERSION "\"} 1\n") &&
+	      strstr(expected, "\nnsflush_textfile_timestamp_seconds 1700000000\n") &&
+	      elen > 14 && !strcmp(expected + elen - 14, "\nnsflush_up 1\n") &&
+	      strstr(expected, "\nnsflush_mode{mode=\"audit\"} 1\n") &&
+	      strstr(expected, "\nnsflush_mode{mode=\"enforce\"} 0\n"), "%s", expected);
+	{
+		struct nsf_textfile_daemon gone = { .up = false, .now = 1700000001 };
+		char *last = NULL;
+		size_t llen = 0;
+
+		m = open_memstream(&last, &llen);
+		nsf_textfile_render(m, s, &gone);
+		fclose(m);
+		CHECK("the last write, as nsflushd stops, ends with nsflush_up 0",
+		      llen > 14 && !strcmp(last + llen - 14, "\nnsflush_up 0\n"), "%s",
+		      llen > 40 ? last + llen - 40 : last);
+		free(last);
+	}
 
 	CHECK("open_dir accepts a writable directory", nsf_textfile_open_dir(dir) == 0,
 	      "failed");
 	n = dir_entries(dir, &others);
 	CHECK("open_dir's probe leaves nothing behind", n == 0, "%d entries", n);
 
-	err = nsf_textfile_write(dir, s);
+	err = nsf_textfile_write(dir, s, &self);
 	got = slurp(path, &len);
 	CHECK("first write: the file is the rendering",
 	      err == 0 && got && len == elen && !memcmp(got, expected, elen),
@@ -168,7 +189,7 @@ int main(void)
 	}
 	close(pfd[0]);
 	for (int i = 0; i < WRITES; i++)
-		errs += nsf_textfile_write(dir, s) != 0;
+		errs += nsf_textfile_write(dir, s, &self) != 0;
 	close(pfd[1]);
 	waitpid(child, &status, 0);
 	CHECK("rapid rewrites all succeed", errs == 0, "%d of %d failed", errs, WRITES);
@@ -183,7 +204,7 @@ int main(void)
 	snprintf(notdir, sizeof(notdir), "%s/missing", dir);
 	err = nsf_textfile_open_dir(notdir);
 	CHECK("open_dir rejects a missing directory", err == -ENOENT, "got %d", err);
-	err = nsf_textfile_write(notdir, s);
+	err = nsf_textfile_write(notdir, s, &self);
 	CHECK("write into a missing directory fails", err < 0, "got %d", err);
 	err = nsf_textfile_open_dir(path);
 	CHECK("open_dir rejects a regular file", err == -ENOTDIR, "got %d", err);
