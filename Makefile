@@ -105,7 +105,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(wildcard tests/unit/*.h) | $(BUIL
 unit: $(LIB_OBJS) $(UNIT_BINS)
 
 # Helpers the VM tests run in the guest.
-TEST_TOOLS := $(BUILD)/tests/fill-bpf-map $(BUILD)/tests/slow-flush
+TEST_TOOLS := $(BUILD)/tests/fill-bpf-map $(BUILD)/tests/slow-flush $(BUILD)/tests/ctl-client
+$(BUILD)/tests/ctl-client: tests/nsflushd/ctl-client.c | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
 $(BUILD)/tests/fill-bpf-map: tests/nsflushd/fill-bpf-map.c | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIBBPF_LIBS) -o $@
