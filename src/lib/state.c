@@ -684,6 +684,28 @@ static struct vmm *unpin_vmm(const struct nsf_state *s, const struct nsflush_eve
 	return vmm_find(s, e->pid);
 }
 
+/*
+ * Keeps, of the @n entries an UNPIN met by phys, those of the mapping it
+ * unpins: type1 unpins one vfio_dma at a time and says at which IOVA, and
+ * the same pages may be mapped at two IOVAs at once (QEMU's BIOS), each
+ * pinned and unpinned on its own. An entry is that mapping's when its
+ * IOVA and phys are as far apart as the event's (in every domain: type1
+ * maps a run at the same IOVA in each). iommufd unpins pages however many
+ * areas share them: all of them go. Returns how many are kept (all of
+ * them when none matches: better the old answer than none).
+ */
+static size_t same_mapping(struct ent **es, size_t n, const struct nsflush_event *e)
+{
+	size_t kept = 0;
+
+	if (e->backend != NSFLUSH_BACKEND_TYPE1)
+		return n;
+	for (size_t i = 0; i < n; i++)
+		if (es[i]->iova - es[i]->phys == e->iova - e->phys)
+			es[kept++] = es[i];
+	return kept ? kept : n;
+}
+
 static void ev_unpin(struct nsf_state *s, const struct nsflush_event *e)
 {
 	struct vmm *v = unpin_vmm(s, e);
@@ -703,6 +725,7 @@ static void ev_unpin(struct nsf_state *s, const struct nsflush_event *e)
 		free(es);
 		return;		/* never mapped non-coherently: not ours */
 	}
+	n = same_mapping(es, n, e);
 	for (size_t i = 0; i < n; i++) {
 		struct ent *r = clip(s, v, es[i], es[i]->phys, a, b);
 

@@ -324,6 +324,42 @@ static void test_partial_unmap(void)
 	nsf_state_free(s);
 }
 
+/* The same pages mapped at two IOVAs at once (QEMU's BIOS at 0xf0000 and
+ * 0xffff0000): type1 pins and unpins each mapping on its own, and the
+ * module flushes each unpin; so does the report, to the byte. */
+static void test_alias(void)
+{
+	struct nsf_state *s = nsf_state_new(NSF_MODE_ENFORCE);
+
+	attach(s, DOM1, 7, false);
+	map(s, DOM1, 0xf0000, PHYS, 64 * 1024, true);
+	map(s, DOM1, 0xffff0000, PHYS, 64 * 1024, true);
+	expect("alias: both mapped, flushed at each map", s, 0,
+	       (struct want){ 128 * 1024, 128 * 1024, 128 * 1024, 0, 1, 0 });
+	unmap(s, DOM1, 0xf0000, 64 * 1024);
+	unpin(s, 0xf0000, PHYS, 64 * 1024, true);
+	expect("alias: the first unpin takes its own mapping only", s, 0,
+	       (struct want){ 128 * 1024, 64 * 1024, 192 * 1024, 0, 1, 0 });
+	unmap(s, DOM1, 0xffff0000, 64 * 1024);
+	unpin(s, 0xffff0000, PHYS, 64 * 1024, true);
+	expect("alias: the second unpin's flush is counted too", s, 0,
+	       (struct want){ 128 * 1024, 0, 256 * 1024, 0, 1, 0 });
+	nsf_state_free(s);
+
+	/* audit: each unpin is a reference point missed */
+	s = nsf_state_new(NSF_MODE_AUDIT);
+	attach(s, DOM1, 7, false);
+	map(s, DOM1, 0xf0000, PHYS, 64 * 1024, false);
+	map(s, DOM1, 0xffff0000, PHYS, 64 * 1024, false);
+	unmap(s, DOM1, 0, ~0ULL);
+	unpin(s, 0xf0000, PHYS, 64 * 1024, false);
+	unpin(s, 0xffff0000, PHYS, 64 * 1024, false);
+	expect("alias, audit: both maps and both unpins unflushed", s, 0,
+	       (struct want){ 128 * 1024, 0, 0, 256 * 1024, 1, 0 });
+	check_reports("alias", s);
+	nsf_state_free(s);
+}
+
 static void test_unpin_not_ours(void)
 {
 	struct nsf_state *s = nsf_state_new(NSF_MODE_AUDIT);
@@ -711,6 +747,7 @@ int main(void)
 	test_flush_mode();
 	test_partial_unmap();
 	test_unpin_not_ours();
+	test_alias();
 	test_two_domains();
 	test_same_phys_two_domains();
 	test_iommufd_hwpt();

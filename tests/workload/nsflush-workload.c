@@ -451,6 +451,9 @@ struct ctx {
 	size_t nold, oldcap;
 	uint64_t next_iova;
 	uint64_t iova_base;	/* next_iova of a new IOAS */
+	/* the last map's buffer, for alias */
+	uint8_t *last_buf;
+	uint64_t last_size, last_chunk;
 
 	/*
 	 * iommufd.  maps/nmaps/cap/next_iova above belong to IOAS cur_ioas;
@@ -1405,7 +1408,7 @@ static const struct backend *const backends[] = { &backend_type1, &backend_iommu
 
 enum op_kind {
 	OP_CC, OP_IOVA, OP_MAP, OP_UNMAP, OP_UNMAP_ALL, OP_UNMAP_EACH, OP_DMA, OP_HOLD, OP_PAUSE,
-	OP_DETACH, OP_ATTACH, OP_DETACH_GROUP, OP_ATTACH_GROUP, OP_RACE, OP_EXIT, OP_KILL,
+	OP_DETACH, OP_ATTACH, OP_DETACH_GROUP, OP_ATTACH_GROUP, OP_RACE, OP_ALIAS, OP_EXIT, OP_KILL,
 	/* iommufd only */
 	OP_IOAS_ALLOC, OP_IOAS, OP_HWPT_ALLOC, OP_ATTACH_HWPT, OP_HWPT_DESTROY, OP_COPY,
 	OP_CLOSE,
@@ -1439,6 +1442,7 @@ static const struct op_spec {
 	{ "detach-group", OP_DETACH_GROUP, 1, 1, false },
 	{ "attach-group", OP_ATTACH_GROUP, 1, 1, false },
 	{ "race",      OP_RACE,      2, 2, false },
+	{ "alias",     OP_ALIAS,     0, 0, false },
 	{ "exit",      OP_EXIT,      0, 0, false },
 	{ "kill",      OP_KILL,      0, 0, false },
 	{ "ioas-alloc", OP_IOAS_ALLOC, 0, 0, true },
@@ -1575,51 +1579,81 @@ static int op_fail(const struct op *o, int err, const char *what, const char *de
 	exit(EXIT_OPFAIL);
 }
 
+/* Maps @buf (@size bytes, in @chunk pieces) at the next free IOVA. */
+static int map_buffer(struct ctx *c, const struct op *o, const char *name, uint8_t *buf,
+		      uint64_t size, uint64_t chunk)
+{
+	uint64_t iova = c->next_iova, t0;
+	char what[128];
+
+	snprintf(what, sizeof(what), "%s iova=0x%" PRIx64 " size=%" PRIu64 " chunks=%" PRIu64,
+		 name, iova, size, size / chunk);
+	if (iova + size < iova)
+		return op_fail(o, EOVERFLOW, what, "IOVA range wraps");
+	c->next_iova = iova + size;
+	t0 = now_ns();
+	for (uint64_t done = 0; done < size; done += chunk) {
+		int r = c->be->map(c, iova + done, buf + done, chunk);
+
+		if (r) {
+			snprintf(what, sizeof(what),
+				 "%s iova=0x%" PRIx64 " size=%" PRIu64 " chunks=%" PRIu64
+				 " failed_at=0x%" PRIx64,
+				 name, iova, size, size / chunk, iova + done);
+			return op_fail(o, -r, what, NULL);
+		}
+		track_add(c, iova + done, chunk, buf + done);
+	}
+	out("%s iova=0x%" PRIx64 " size=%" PRIu64 " chunks=%" PRIu64 " chunk=%" PRIu64
+	    " vaddr=%p ns=%" PRIu64, name, iova, size, size / chunk, chunk, (void *)buf,
+	    now_ns() - t0);
+	c->last_buf = buf;
+	c->last_size = size;
+	c->last_chunk = chunk;
+	return 0;
+}
+
 static int do_map(struct ctx *c, const struct op *o)
 {
 	uint64_t size = o->a, chunk = o->b, iova = c->next_iova;
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), done = 0, t0;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	char what[128];
 	uint8_t *buf;
 
 	snprintf(what, sizeof(what), "map iova=0x%" PRIx64 " size=%" PRIu64 " chunks=%" PRIu64,
 		 iova, size, size / chunk);
-	if (iova + size < iova) {
-		c->next_iova = iova;
+	if (iova + size < iova)
 		return op_fail(o, EOVERFLOW, what, "IOVA range wraps");
-	}
-	c->next_iova = iova + size;
 	/* refuse what cannot be pinned rather than meet the OOM killer */
 	if (size > SIZE_MAX ||
-	    size / page > (uint64_t)sysconf(_SC_PHYS_PAGES))
+	    size / page > (uint64_t)sysconf(_SC_PHYS_PAGES)) {
+		c->next_iova = iova + size;
 		return op_fail(o, ENOMEM, what, "larger than physical memory");
+	}
 	buf = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (buf == MAP_FAILED)
+	if (buf == MAP_FAILED) {
+		c->next_iova = iova + size;
 		return op_fail(o, errno, what, NULL);
+	}
 	/* THP changes how the kernel pins (whole folios vs single pages) */
-	if (thp && madvise(buf, (size_t)size, thp > 0 ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
+	if (thp && madvise(buf, (size_t)size, thp > 0 ? MADV_HUGEPAGE : MADV_NOHUGEPAGE)) {
+		c->next_iova = iova + size;
 		return op_fail(o, errno, what, "madvise (THP)");
+	}
 	/* fault every page in, with a per-page value so pages are not shared */
 	for (uint64_t off = 0; off < size; off += page)
 		buf[off] = (uint8_t)(off / page) | 1;
-	t0 = now_ns();
-	for (done = 0; done < size; done += chunk) {
-		int r = c->be->map(c, iova + done, buf + done, chunk);
+	return map_buffer(c, o, "map", buf, size, chunk);
+}
 
-		if (r) {
-			snprintf(what, sizeof(what),
-				 "map iova=0x%" PRIx64 " size=%" PRIu64 " chunks=%" PRIu64
-				 " failed_at=0x%" PRIx64,
-				 iova, size, size / chunk, iova + done);
-			return op_fail(o, -r, what, NULL);
-		}
-		track_add(c, iova + done, chunk, buf + done);
-	}
-	out("map iova=0x%" PRIx64 " size=%" PRIu64 " chunks=%" PRIu64 " chunk=%" PRIu64
-	    " vaddr=%p ns=%" PRIu64, iova, size, size / chunk, chunk, (void *)buf,
-	    now_ns() - t0);
-	return 0;
+/* The last map's pages again, at the next free IOVA: the same host memory
+ * at two IOVAs at once, as QEMU maps its BIOS (0xf0000 and 0xffff0000). */
+static int do_alias(struct ctx *c, const struct op *o)
+{
+	if (!c->last_buf)
+		return op_fail(o, EINVAL, "alias", "no map before it");
+	return map_buffer(c, o, "alias", c->last_buf, c->last_size, c->last_chunk);
 }
 
 static int do_unmap(struct ctx *c, const struct op *o)
@@ -2137,6 +2171,9 @@ static void run_op(struct ctx *c, const struct op *o)
 	case OP_RACE:
 		do_race(c, o);
 		break;
+	case OP_ALIAS:
+		do_alias(c, o);
+		break;
 	case OP_DMA:
 		do_dma(c, o);
 		break;
@@ -2329,6 +2366,8 @@ static void help(void)
 "                      only; mappings stay unless it was the last group\n"
 "  attach-group K      VFIO_GROUP_SET_CONTAINER group K again (plus SET_IOMMU\n"
 "                      if no other group is attached), reopen device K\n"
+"  alias               map the last map's pages again at the next free IOVA (the\n"
+"                      same memory at two IOVAs at once, as QEMU's BIOS)\n"
 "  race CYCLES SIZE    detach-group 1 and attach-group 1, CYCLES times, while a\n"
 "                      second thread maps SIZE (at most 64M) page by page past\n"
 "                      every mapping so far and unmaps it, over and over\n"
@@ -2388,6 +2427,7 @@ static void help(void)
 "  detach-group index=K group=N dropped=N attached=N   (groups still attached)\n"
 "  attach-group index=K group=N attached=N\n"
 "  race cycles=N size=N maps=N mapped=N  (maps: the second thread's MAP calls)\n"
+"  alias iova=0x... size=N chunks=N chunk=N vaddr=0x... ns=N   (as map)\n"
 "  exit mapped=N | kill mapped=N         (bytes still mapped, every IOAS)\n"
 "  iommufd: cc_iommu=0 via=hw_info | unmap-all unmapped=N via=all ns=N\n"
 "    detach group=N dropped=0 kept=N     (bytes still in the IOASes)\n"
