@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "lib/nsf.h"
+#include "lib/answer.h"
 #include "lib/ctl.h"
 #include "lib/flusher.h"
 #include "lib/found.h"
@@ -367,28 +368,12 @@ static void sync_state(void *ctx)
 	nsf_state_refresh(d.state);
 }
 
-static bool proc_exists(__u32 pid)
-{
-	char p[32];
-
-	snprintf(p, sizeof(p), "/proc/%u", pid);
-	return access(p, F_OK) == 0;
-}
-
 /* The control socket's answer (ctl.h): every event so far, then the report. */
 static int answer(void *ctx, __u32 pid, bool json, FILE *out)
 {
 	(void)ctx;
 	sync_state(NULL);
-	if (pid && !nsf_state_has_pid(d.state, pid) && !proc_exists(pid)) {
-		fprintf(out, "no such pid: %u\n", pid);
-		return NSF_CTL_ERROR;
-	}
-	if (json)
-		nsf_state_report_json(d.state, pid, out);
-	else
-		nsf_state_report_table(d.state, pid, out);
-	return nsf_state_exit_status(d.state, pid);
+	return nsf_answer_report(d.state, pid, json, out);
 }
 
 /* @up false: the last write, as the daemon stops. */

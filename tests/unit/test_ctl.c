@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <grp.h>
 #include "check.h"
+#include "lib/answer.h"
 #include "lib/ctl.h"
 #include "lib/state.h"
 
@@ -48,19 +49,8 @@ static long long now_ms(void)
 /* nsflushd's answer, with the sync counted instead of a ring buffer */
 static int answer(void *ctx, __u32 pid, bool json, FILE *out)
 {
-	char p[32];
-
 	((struct server *)ctx)->syncs++;
-	snprintf(p, sizeof(p), "/proc/%u", pid);
-	if (pid && !nsf_state_has_pid(srv.s, pid) && access(p, F_OK)) {
-		fprintf(out, "no such pid: %u\n", pid);
-		return NSF_CTL_ERROR;
-	}
-	if (json)
-		nsf_state_report_json(srv.s, pid, out);
-	else
-		nsf_state_report_table(srv.s, pid, out);
-	return nsf_state_exit_status(srv.s, pid);
+	return nsf_answer_report(srv.s, pid, json, out);
 }
 
 /* The daemon's loop: wakes when the control fd is readable, and at least
