@@ -368,13 +368,15 @@ static void sync_state(void *ctx)
 	nsf_state_refresh(d.state);
 }
 
-/* The control socket's answer (ctl.h): every event so far, then the report. */
+/* The control socket's answer (ctl.h), in a child: the report of the state
+ * as sync_state() left it. */
 static int answer(void *ctx, __u32 pid, bool json, FILE *out)
 {
 	(void)ctx;
-	sync_state(NULL);
 	return nsf_answer_report(d.state, pid, json, out);
 }
+
+static const struct nsf_ctl_handler ctl_handler = { .sync = sync_state, .answer = answer };
 
 /* @up false: the last write, as the daemon stops. */
 static void write_textfile(bool up)
@@ -523,7 +525,7 @@ static int run(void)
 			    nsf_tracer_poll(d.tracer, 0) < 0)
 				nsf_err("ring buffer read failed");
 		/* also when nothing is ready: clients past their deadline go */
-		nsf_ctl_serve(ctl, answer, NULL);
+		nsf_ctl_serve(ctl, &ctl_handler);
 		enforce_when_module_appears(epfd);
 		if (reload) {
 			reload = 0;

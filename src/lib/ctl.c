@@ -15,15 +15,19 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include "ctl.h"
 #include "nsf.h"
 
 #define SUN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 #define LISTEN_TOKEN UINT32_MAX		/* epoll data of the listening socket */
 
-/* One connection: reading its request, then writing its answer. */
+/* One connection: reading its request, then writing its answer (here,
+ * or in a child of its own). */
 struct client {
-	int fd;			/* -1: a free slot */
+	int fd;			/* -1: a free slot, unless child */
+	pid_t child;		/* > 0: answering in this process */
 	long long deadline;	/* ms, CLOCK_MONOTONIC */
 	char req[NSF_CTL_MAX_REQUEST];
 	size_t rlen;
@@ -228,12 +232,23 @@ static void drop(struct nsf_ctl *c, struct client *cl, const char *why)
 {
 	if (why && nsf_verbose)
 		nsf_info("control socket: client dropped: %s", why);
-	epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
-	close(cl->fd);
+	if (cl->fd >= 0) {
+		epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
+		close(cl->fd);
+	}
+	if (cl->child > 0) {
+		kill(cl->child, SIGKILL);
+		waitpid(cl->child, NULL, 0);
+	}
 	free(cl->ans);
 	memset(cl, 0, sizeof(*cl));
 	cl->fd = -1;
 	c->nclients--;
+}
+
+static bool in_use(const struct client *cl)
+{
+	return cl->fd >= 0 || cl->child > 0;
 }
 
 /* "report PID json|table": 0 and the fields, or -EINVAL with *why set. */
@@ -296,40 +311,118 @@ static void answer_line(struct nsf_ctl *c, struct client *cl, int status, const 
 	start_answer(c, cl, buf, buf ? strlen(buf) : 0);
 }
 
-/* The request is in: the daemon answers it into a buffer, written out as
- * the client reads. The status goes first but is known last: its one
- * digit is filled in. */
-static void answer(struct nsf_ctl *c, struct client *cl, nsf_ctl_answer_fn fn, void *ctx)
+/* Renders @h's answer to one request: "status N\n" and the body. The
+ * status goes first but is known last: its one digit is filled in. */
+static char *render(const struct nsf_ctl_handler *h, __u32 pid, bool json, size_t *len)
 {
-	const char *why;
 	char *buf = NULL;
 	size_t size = 0;
+	FILE *out = open_memstream(&buf, &size);
+	int st;
+
+	if (!out)
+		return NULL;
+	fputs("status ?\n", out);
+	st = h->answer(h->ctx, pid, json, out);
+	if (fflush(out) || ferror(out) || st < 0 || st > 9) {
+		fclose(out);
+		free(buf);
+		return NULL;
+	}
+	fclose(out);
+	buf[7] = (char)('0' + st);
+	*len = size;
+	return buf;
+}
+
+/* The answering child: renders from its snapshot and writes it all out,
+ * waiting on the client at most NSF_CTL_STALL_MS a send. Never returns. */
+static void __attribute__((noreturn)) answer_child(int fd, const struct nsf_ctl_handler *h,
+						   __u32 pid, bool json)
+{
+	struct timeval tv = { .tv_sec = NSF_CTL_STALL_MS / 1000 };
+	size_t len = 0, sent = 0;
+	char *buf;
+
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	/* Every fd but the client's is the daemon's, not ours: a new daemon
+	 * must not wait for us (locks), nor another client for its hang-up. */
+	if (fd > 3)
+		close_range(3, fd - 1, 0);
+	close_range(fd + 1, ~0U, 0);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	buf = render(h, pid, json, &len);
+	if (!buf) {
+		static const char fail[] = "status 2\ncannot render the answer\n";
+
+		send(fd, fail, sizeof(fail) - 1, MSG_NOSIGNAL);
+		_exit(1);
+	}
+	while (sent < len) {
+		ssize_t n = send(fd, buf + sent, len - sent, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(1);	/* gone, or stalled */
+		sent += n;
+	}
+	_exit(0);
+}
+
+/* The request is in: the daemon syncs, a child answers from the snapshot
+ * (the daemon's copy of the connection is closed at once). */
+static void answer(struct nsf_ctl *c, struct client *cl, const struct nsf_ctl_handler *h)
+{
+	const char *why;
 	bool json = true;
 	__u32 pid = 0;
-	FILE *out;
-	int st;
+	size_t len = 0;
+	char *buf;
+	pid_t child;
 
 	if (parse_request(cl->req, &pid, &json, &why)) {
 		answer_line(c, cl, NSF_CTL_ERROR, "bad request: %s", why);
 		return;
 	}
-	out = open_memstream(&buf, &size);
-	if (!out) {
-		drop(c, cl, strerror(errno));
+	if (h->sync)
+		h->sync(h->ctx);
+	fflush(NULL);		/* nothing buffered is written twice */
+	child = fork();
+	if (child == 0)
+		answer_child(cl->fd, h, pid, json);
+	if (child > 0) {
+		epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
+		close(cl->fd);
+		cl->fd = -1;
+		cl->child = child;
+		cl->deadline = now_ms() + NSF_CTL_ANSWER_MS;
 		return;
 	}
-	fputs("status ?\n", out);
-	st = fn(ctx, pid, json, out);
-	if (fflush(out) || ferror(out) || st < 0 || st > 9) {
-		fclose(out);
-		free(buf);
+	/* no child: render here, written out as the client reads */
+	buf = render(h, pid, json, &len);
+	if (!buf) {
 		nsf_err("control socket: cannot render the answer");
 		drop(c, cl, NULL);
 		return;
 	}
-	fclose(out);
-	buf[7] = (char)('0' + st);
-	start_answer(c, cl, buf, size);
+	start_answer(c, cl, buf, len);
+}
+
+/* Answering children that are done. */
+static void reap(struct nsf_ctl *c)
+{
+	for (int i = 0; i < NSF_CTL_MAX_CLIENTS && c->nclients; i++) {
+		struct client *cl = &c->clients[i];
+
+		if (cl->child > 0 && waitpid(cl->child, NULL, WNOHANG) == cl->child) {
+			cl->child = 0;
+			drop(c, cl, NULL);
+		}
+	}
 }
 
 static void accept_all(struct nsf_ctl *c)
@@ -350,7 +443,7 @@ static void accept_all(struct nsf_ctl *c)
 			return;
 		}
 		for (int i = 0; i < NSF_CTL_MAX_CLIENTS && !cl; i++)
-			if (c->clients[i].fd < 0)
+			if (!in_use(&c->clients[i]))
 				cl = &c->clients[i];
 		if (!cl) {
 			/* best effort, never waiting: the client sees EOF at worst */
@@ -374,7 +467,7 @@ static void accept_all(struct nsf_ctl *c)
 	}
 }
 
-static void read_request(struct nsf_ctl *c, struct client *cl, nsf_ctl_answer_fn fn, void *ctx)
+static void read_request(struct nsf_ctl *c, struct client *cl, const struct nsf_ctl_handler *h)
 {
 	for (;;) {
 		ssize_t n = recv(cl->fd, cl->req + cl->rlen, sizeof(cl->req) - 1 - cl->rlen,
@@ -394,7 +487,7 @@ static void read_request(struct nsf_ctl *c, struct client *cl, nsf_ctl_answer_fn
 		nl = memchr(cl->req, '\n', cl->rlen);
 		if (nl) {
 			*nl = '\0';
-			answer(c, cl, fn, ctx);
+			answer(c, cl, h);
 			return;
 		}
 		if (cl->rlen == sizeof(cl->req) - 1) {
@@ -424,7 +517,7 @@ static void write_answer(struct nsf_ctl *c, struct client *cl)
 	drop(c, cl, NULL);
 }
 
-void nsf_ctl_serve(struct nsf_ctl *c, nsf_ctl_answer_fn fn, void *ctx)
+void nsf_ctl_serve(struct nsf_ctl *c, const struct nsf_ctl_handler *h)
 {
 	struct epoll_event evs[NSF_CTL_MAX_CLIENTS + 1];
 	long long now;
@@ -443,13 +536,15 @@ void nsf_ctl_serve(struct nsf_ctl *c, nsf_ctl_answer_fn fn, void *ctx)
 		if (cl->ans)
 			write_answer(c, cl);
 		else
-			read_request(c, cl, fn, ctx);
+			read_request(c, cl, h);
 	}
+	reap(c);
 	now = now_ms();
 	for (int i = 0; i < NSF_CTL_MAX_CLIENTS && c->nclients; i++)
-		if (c->clients[i].fd >= 0 && now >= c->clients[i].deadline)
-			drop(c, &c->clients[i], c->clients[i].ans ? "stopped reading" :
-								   "sent no request");
+		if (in_use(&c->clients[i]) && now >= c->clients[i].deadline)
+			drop(c, &c->clients[i], c->clients[i].child > 0 ? "answer took too long" :
+						c->clients[i].ans ? "stopped reading" :
+								    "sent no request");
 }
 
 void nsf_ctl_close(struct nsf_ctl *c)
@@ -457,7 +552,7 @@ void nsf_ctl_close(struct nsf_ctl *c)
 	if (!c)
 		return;
 	for (int i = 0; i < NSF_CTL_MAX_CLIENTS; i++)
-		if (c->clients[i].fd >= 0)
+		if (in_use(&c->clients[i]))
 			drop(c, &c->clients[i], NULL);
 	close(c->listen_fd);
 	unlink(c->path);

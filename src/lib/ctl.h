@@ -34,8 +34,17 @@
  * as it becomes ready, from the daemon's event loop, with a deadline: the
  * request line within NSF_CTL_REQUEST_MS of the connect, then the answer
  * must keep moving (no NSF_CTL_STALL_MS without a byte taken). A client
- * past its deadline is dropped. Silent or slow clients cost a slot and
- * their answer's memory, never the loop's time.
+ * past its deadline is dropped. Silent or slow clients cost a slot, never
+ * the loop's time.
+ *
+ * A valid request is answered from a snapshot: the daemon brings its state
+ * up to date (sync), then a child process (fork: a copy-on-write snapshot)
+ * renders the report and writes it to the client, while the daemon goes
+ * back to its events at once. However big the report and however slow
+ * its reader, event intake does not wait, and the report's memory is the
+ * child's. The daemon reaps the children; one that outlives
+ * NSF_CTL_ANSWER_MS is killed. Where fork fails, the answer is rendered
+ * in the daemon and written out as the client reads.
  */
 #ifndef NSF_CTL_H
 #define NSF_CTL_H
@@ -49,6 +58,7 @@
 #define NSF_CTL_MAX_CLIENTS	64	/* served at once; more are told "busy" */
 #define NSF_CTL_REQUEST_MS	1000	/* connect to request line */
 #define NSF_CTL_STALL_MS	10000	/* an answer not read for this long */
+#define NSF_CTL_ANSWER_MS	300000	/* an answering child lives at most */
 
 /* Status values of the response (= nsflush-audit's exit codes). */
 enum {
@@ -60,13 +70,17 @@ enum {
 
 struct nsf_ctl;
 
-/*
- * Answers one valid request: writes the body for @pid (0: every VMM) in
- * JSON or as a table to @out and returns the status (NSF_CTL_ERROR with a
- * one-line body for "no such pid"). The server knows no report: this is
- * the daemon's.
- */
-typedef int (*nsf_ctl_answer_fn)(void *ctx, __u32 pid, bool json, FILE *out);
+/* What the daemon does for a valid request. The server knows no report. */
+struct nsf_ctl_handler {
+	/* In the daemon, before each answer: every event so far in the
+	 * state (NULL: nothing to do). */
+	void (*sync)(void *ctx);
+	/* In the answering child: writes the body for @pid (0: every VMM)
+	 * in JSON or as a table to @out and returns the status
+	 * (NSF_CTL_ERROR with a one-line body for "no such pid"). */
+	int (*answer)(void *ctx, __u32 pid, bool json, FILE *out);
+	void *ctx;
+};
 
 /*
  * Takes PATH.lock and listens at @path (NULL: the default). NULL with
@@ -79,12 +93,13 @@ struct nsf_ctl *nsf_ctl_listen(const char *path);
  * to the daemon's epoll. */
 int nsf_ctl_fd(const struct nsf_ctl *c);
 
-/* Accepts, reads, answers and writes what is ready now, and drops the
- * clients past their deadline; never waits. Call it when nsf_ctl_fd() is
- * readable and at least once a second. */
-void nsf_ctl_serve(struct nsf_ctl *c, nsf_ctl_answer_fn answer, void *ctx);
+/* Accepts, reads, answers and writes what is ready now, reaps the
+ * answering children and drops the clients past their deadline; never
+ * waits. Call it when nsf_ctl_fd() is readable and at least once a second. */
+void nsf_ctl_serve(struct nsf_ctl *c, const struct nsf_ctl_handler *h);
 
-/* Clients being served (accepted, not yet done or dropped). */
+/* Clients being served (accepted, not yet done or dropped), answering
+ * children included. */
 int nsf_ctl_clients(const struct nsf_ctl *c);
 
 /* Drops every client, removes the socket and the lock file, frees @c. */
