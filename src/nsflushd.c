@@ -12,6 +12,7 @@
  *            ever-non-coherently-mapped run is unpinned (the seed series'
  *            points); the daemon records and reports
  */
+#define _GNU_SOURCE	/* close_range */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "lib/nsf.h"
 #include "lib/answer.h"
@@ -199,6 +201,7 @@ static struct daemon {
 	struct nsf_flusher *flusher;	/* flush mode */
 	struct nsf_tracer_opts topts;
 	bool textfile;
+	pid_t textfile_writer;		/* > 0: a child writing it */
 } d;
 
 /* Says what was pinned before and what this start did with it. */
@@ -378,15 +381,50 @@ static int answer(void *ctx, __u32 pid, bool json, FILE *out)
 
 static const struct nsf_ctl_handler ctl_handler = { .sync = sync_state, .answer = answer };
 
-/* @up false: the last write, as the daemon stops. */
+/* Is the last textfile writer done? (Reaps it.) */
+static bool textfile_writer_done(void)
+{
+	if (d.textfile_writer > 0 && waitpid(d.textfile_writer, NULL, WNOHANG) == 0)
+		return false;
+	d.textfile_writer = 0;
+	return true;
+}
+
+/*
+ * Rewrites the textfile from every event so far. While the daemon runs, a
+ * child writes it from a copy-on-write snapshot (rendering, fsyncs), so
+ * event intake never waits on it; a write still going skips this round.
+ * @up false: the last write, as the daemon stops, done here.
+ */
 static void write_textfile(bool up)
 {
 	struct nsf_textfile_daemon self = { .up = up, .now = time(NULL) };
+	pid_t child;
 
 	if (!d.textfile)
 		return;
+	if (!up) {
+		if (d.textfile_writer > 0)
+			waitpid(d.textfile_writer, NULL, 0);
+		d.textfile_writer = 0;
+	} else if (!textfile_writer_done()) {
+		return;
+	}
 	sync_state(NULL);
-	nsf_textfile_write(env.textfile_dir, d.state, &self);
+	if (up) {
+		fflush(NULL);
+		child = fork();
+		if (child == 0) {
+			/* the daemon's fds (pins' lock, socket) are not ours */
+			close_range(3, ~0U, 0);
+			_exit(nsf_textfile_write(env.textfile_dir, d.state, &self) ? 1 : 0);
+		}
+		if (child > 0) {
+			d.textfile_writer = child;
+			return;
+		}
+	}
+	nsf_textfile_write(env.textfile_dir, d.state, &self);	/* no child: here */
 }
 
 static int choose_mode(void)
