@@ -260,7 +260,6 @@ static long found_area(__u32 i, void *data)
 	struct iopt_area___nsf *area;
 	struct iopt_pages___nsf *pages;
 	struct task_struct *task;
-	__u64 key, *old, ioas = w->rec.container;
 
 	if (!node)
 		return 1;
@@ -284,17 +283,8 @@ static long found_area(__u32 i, void *data)
 		w->unreadable = true;	/* a file's pages: no user address */
 	else
 		found_write(w, NSFLUSH_FOUND_RUN);
-	/* as iommufd_mapping_noncoherent() marks them at iommu_map */
-	key = (__u64)pages;
-	old = bpf_map_lookup_elem(&iommufd_nc_pages, &key);
-	if (old) {
-		if (*old != ioas)
-			*old = 0;
-	} else if (bpf_map_update_elem(&iommufd_nc_pages, &key, &ioas, BPF_NOEXIST) &&
-		   !bpf_map_lookup_elem(&iommufd_nc_pages, &key)) {
-		fail_closed(NSFLUSH_BACKEND_IOMMUFD);
-		count_untracked();
-	}
+	/* as the hooks mark them at iommu_map */
+	iommufd_mark_pages((__u64)pages, w->rec.container);
 	return 0;
 }
 

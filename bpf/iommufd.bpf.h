@@ -205,31 +205,36 @@ int BPF_PROG(iommufd_fill_domain_exit)
 }
 
 /*
- * Called by core.bpf.h's iommu_map entry for a mapping into a non-coherent
- * iommufd domain: the pages of the area being filled are marked, so their
- * unpin is a reference point. IOAS_COPY shares iopt_pages between IOASes:
- * a second IOAS makes the mark's IOAS 0, and user space goes by the pid.
+ * Marks @pages as mapped non-coherently by IOAS @ioas, so their unpin is a
+ * reference point. IOAS_COPY shares iopt_pages between IOASes: a second
+ * IOAS makes the mark's IOAS 0, and user space goes by the pid. No room
+ * for the mark: every unpin is flushed.
  */
-static __always_inline void iommufd_mapping_noncoherent(void)
+static __always_inline void iommufd_mark_pages(__u64 pages, __u64 ioas)
 {
-	__u32 tid = current_tid();
-	struct iommufd_fill *f = bpf_map_lookup_elem(&iommufd_filling_area, &tid);
-	__u64 ioas, *old;
+	__u64 *old = bpf_map_lookup_elem(&iommufd_nc_pages, &pages);
 
-	if (!f || !f->pages)
-		return;
-	ioas = f->ioas;
-	old = bpf_map_lookup_elem(&iommufd_nc_pages, &f->pages);
 	if (old) {
 		if (*old != ioas)
 			*old = 0;
 		return;
 	}
-	if (bpf_map_update_elem(&iommufd_nc_pages, &f->pages, &ioas, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&iommufd_nc_pages, &f->pages)) {
+	if (bpf_map_update_elem(&iommufd_nc_pages, &pages, &ioas, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&iommufd_nc_pages, &pages)) {
 		fail_closed(NSFLUSH_BACKEND_IOMMUFD);
 		count_untracked();
 	}
+}
+
+/* Called by iommu.bpf.h's iommu_map entry for a mapping into a
+ * non-coherent iommufd domain: the pages of the area being filled. */
+static __always_inline void iommufd_mapping_noncoherent(void)
+{
+	__u32 tid = current_tid();
+	struct iommufd_fill *f = bpf_map_lookup_elem(&iommufd_filling_area, &tid);
+
+	if (f && f->pages)
+		iommufd_mark_pages(f->pages, f->ioas);
 }
 
 /* void iopt_release_pages(struct kref *): the last area let go of them. */
