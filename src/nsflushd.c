@@ -12,7 +12,6 @@
  *            ever-non-coherently-mapped run is unpinned (the seed series'
  *            points); the daemon records and reports
  */
-#define _GNU_SOURCE	/* close_range */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -412,13 +411,9 @@ static void write_textfile(bool up)
 	}
 	sync_state(NULL);
 	if (up) {
-		fflush(NULL);
-		child = fork();
-		if (child == 0) {
-			/* the daemon's fds (pins' lock, socket) are not ours */
-			close_range(3, ~0U, 0);
+		child = nsf_fork_snapshot(-1);
+		if (child == 0)
 			_exit(nsf_textfile_write(env.textfile_dir, d.state, &self) ? 1 : 0);
-		}
 		if (child > 0) {
 			d.textfile_writer = child;
 			return;

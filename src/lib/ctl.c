@@ -335,8 +335,9 @@ static char *render(const struct nsf_ctl_handler *h, __u32 pid, bool json, size_
 	return buf;
 }
 
-/* The answering child: renders from its snapshot and writes it all out,
- * waiting on the client at most NSF_CTL_STALL_MS a send. Never returns. */
+/* The answering child (nsf_fork_snapshot): renders from its snapshot and
+ * writes it all out, waiting on the client at most NSF_CTL_STALL_MS a
+ * send. Never returns. */
 static void __attribute__((noreturn)) answer_child(int fd, const struct nsf_ctl_handler *h,
 						   __u32 pid, bool json)
 {
@@ -344,14 +345,6 @@ static void __attribute__((noreturn)) answer_child(int fd, const struct nsf_ctl_
 	size_t len = 0, sent = 0;
 	char *buf;
 
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	/* Every fd but the client's is the daemon's, not ours: a new daemon
-	 * must not wait for us (locks), nor another client for its hang-up. */
-	if (fd > 3)
-		close_range(3, fd - 1, 0);
-	close_range(fd + 1, ~0U, 0);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	buf = render(h, pid, json, &len);
@@ -390,8 +383,9 @@ static void answer(struct nsf_ctl *c, struct client *cl, const struct nsf_ctl_ha
 	}
 	if (h->sync)
 		h->sync(h->ctx);
-	fflush(NULL);		/* nothing buffered is written twice */
-	child = fork();
+	/* the child keeps only its client: no other client waits on it for
+	 * a hang-up, nor a new daemon for the lock */
+	child = nsf_fork_snapshot(cl->fd);
 	if (child == 0)
 		answer_child(cl->fd, h, pid, json);
 	if (child > 0) {

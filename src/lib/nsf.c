@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE	/* close_range */
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -128,6 +131,27 @@ bool nsf_parse_size(const char *s, uint64_t *out)
 		return false;
 	*out = (uint64_t)v << shift;
 	return true;
+}
+
+pid_t nsf_fork_snapshot(int keep_fd)
+{
+	pid_t child;
+
+	fflush(NULL);		/* nothing buffered is written twice */
+	child = fork();
+	if (child)
+		return child;
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	if (keep_fd < 0) {
+		close_range(3, ~0U, 0);
+	} else {
+		if (keep_fd > 3)
+			close_range(3, keep_fd - 1, 0);
+		close_range(keep_fd + 1, ~0U, 0);
+	}
+	return 0;
 }
 
 bool nsf_parse_decimal(const char *s, uint64_t max, uint64_t *out)

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <stdio.h>
 
 /* Exit codes shared by every tool. */
@@ -77,6 +78,16 @@ bool nsf_proc_start_ticks(uint32_t pid, uint64_t *ticks);
 /* CLOCK_MONOTONIC @mono_ns (0: now) in that unit: CLOCK_BOOTTIME in clock
  * ticks, rounded down. */
 uint64_t nsf_boottime_ticks(uint64_t mono_ns);
+
+/*
+ * fork() for work on a copy-on-write snapshot of the daemon (a report, the
+ * textfile) while the daemon goes on. In the child (0 returned): stdio was
+ * flushed before, SIGTERM/SIGINT/SIGHUP are back to their defaults, and
+ * every fd above 2 but @keep_fd (-1: none) is closed: the daemon's locks,
+ * sockets and BPF objects are not the child's to hold. The child ends with
+ * _exit(). -1 (errno set) when fork fails.
+ */
+pid_t nsf_fork_snapshot(int keep_fd);
 
 /* Does module @mod have BTF loaded in the running kernel? */
 bool nsf_module_btf_loaded(const char *mod);
