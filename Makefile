@@ -24,6 +24,9 @@ endif
 LIBBPF_CFLAGS := $(shell pkg-config --cflags libbpf)
 LIBBPF_LIBS   := $(shell pkg-config --libs libbpf)
 LIBBPF_STATIC := $(shell pkg-config --static --libs libbpf)
+# src/lib's range indexes are Judy arrays (libjudy-dev).
+LIBS          := $(LIBBPF_LIBS) -lJudy
+LIBS_STATIC   := $(LIBBPF_STATIC) -lJudy
 
 CFLAGS    ?= -g -O2
 CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -MMD -Iinclude -Isrc -I$(BUILD) $(LIBBPF_CFLAGS)
@@ -62,11 +65,11 @@ LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 
 $(BUILD)/%: $(BUILD)/obj/%.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBBPF_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/static/%: $(BUILD)/obj/%.o $(LIB_OBJS) | $(BUILD)/static
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -static $^ $(LIBBPF_STATIC) -o $@
+	$(Q)$(CC) $(CFLAGS) -static $^ $(LIBS_STATIC) -o $@
 
 # The workload client needs only libc and the VFIO uapi.
 $(BUILD)/$(WORKLOAD): tests/workload/$(WORKLOAD).c | $(BUILD)
@@ -100,7 +103,7 @@ kmods:
 # ---- tests -----------------------------------------------------------------
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(wildcard tests/unit/*.h) | $(BUILD)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Ikmod $< $(LIB_OBJS) $(LIBBPF_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Ikmod $< $(LIB_OBJS) $(LIBS) -o $@
 
 unit: $(LIB_OBJS) $(UNIT_BINS)
 

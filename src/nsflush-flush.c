@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "lib/nsf.h"
 #include "lib/flusher.h"
+#include "lib/names.h"
 
 static struct env {
 	bool self_page;
@@ -130,7 +131,7 @@ int main(int argc, char **argv)
 	}
 	printf(" flushed_bytes=%llu", (unsigned long long)res.flushed_bytes);
 	for (int i = 0; i < NSFLUSH_SKIP_NR; i++)
-		printf(" skipped_%s_bytes=%llu", nsf_skip_reason_names[i],
+		printf(" skipped_%s_bytes=%llu", nsf_skip_name(i),
 		       (unsigned long long)res.skipped_bytes[i]);
 	putchar('\n');
 	return NSF_EXIT_OK;

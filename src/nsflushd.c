@@ -294,7 +294,7 @@ static void print_event(const struct nsflush_event *e)
 }
 
 /* flush mode: the range is live (or unpinned) already; flush it anyway. */
-static void daemon_flush(const struct nsflush_event *e)
+static void daemon_flush(const struct nsflush_event *e, __u64 ticket)
 {
 	struct nsflush_flush_result res = {};
 	int kret = 0, err;
@@ -304,11 +304,11 @@ static void daemon_flush(const struct nsflush_event *e)
 	err = nsf_flush_phys(d.flusher, e->phys, e->bytes, &kret, &res);
 	if (err)
 		kret = err;
-	nsf_state_daemon_flush(d.state, e, kret, &res, monotonic_ns());
+	nsf_state_daemon_flush(d.state, ticket, kret, &res);
 }
 
 /* A start-up walk's event, already applied to the state. */
-static int on_found(void *ctx, const struct nsflush_event *e)
+static int on_found(void *ctx, const struct nsflush_event *e, __u64 ticket)
 {
 	(void)ctx;
 	if (env.print_events) {
@@ -317,7 +317,7 @@ static int on_found(void *ctx, const struct nsflush_event *e)
 	}
 	if (d.flusher && e->kind == NSFLUSH_EV_MAP && e->flush_state == NSFLUSH_FLUSH_NONE &&
 	    (env.flush_found || d.mode == NSF_MODE_FLUSH))
-		daemon_flush(e);
+		daemon_flush(e, ticket);
 	return 0;
 }
 
@@ -353,10 +353,11 @@ static int on_event(void *ctx, const struct nsflush_event *e)
 		print_event(e);
 		fflush(stdout);
 	}
-	nsf_state_event(d.state, e);
+	__u64 ticket = nsf_state_event(d.state, e);
+
 	if (d.mode == NSF_MODE_FLUSH &&
 	    (e->kind == NSFLUSH_EV_MAP || e->kind == NSFLUSH_EV_UNPIN))
-		daemon_flush(e);
+		daemon_flush(e, ticket);
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include "answer.h"
 #include "ctl.h"
+#include "report.h"
 #include "state.h"
 
 /* A live process that never used VFIO gets an empty report: only a pid
@@ -23,8 +24,8 @@ int nsf_answer_report(const struct nsf_state *s, __u32 pid, bool json, FILE *out
 		return NSF_CTL_ERROR;
 	}
 	if (json)
-		nsf_state_report_json(s, pid, out);
+		nsf_report_json(s, pid, out);
 	else
-		nsf_state_report_table(s, pid, out);
-	return nsf_state_exit_status(s, pid);
+		nsf_report_table(s, pid, out);
+	return (int)nsf_state_exit_status(s, pid);
 }

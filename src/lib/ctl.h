@@ -52,6 +52,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <linux/types.h>
+#include "names.h"
 
 #define NSF_CTL_DEFAULT_PATH	"/run/nsflush/nsflushd.sock"
 #define NSF_CTL_MAX_REQUEST	128	/* bytes, '\n' included */
@@ -60,12 +61,12 @@
 #define NSF_CTL_STALL_MS	10000	/* an answer not read for this long */
 #define NSF_CTL_ANSWER_MS	300000	/* an answering child lives at most */
 
-/* Status values of the response (= nsflush-audit's exit codes). */
+/* Status values of the response: nsflush-audit's exit codes (names.h). */
 enum {
-	NSF_CTL_CLEAN = 0,
-	NSF_CTL_UNFLUSHED = 1,
-	NSF_CTL_ERROR = 2,
-	NSF_CTL_INCOMPLETE = 3,
+	NSF_CTL_CLEAN = NSF_STATUS_CLEAN,
+	NSF_CTL_UNFLUSHED = NSF_STATUS_UNFLUSHED,
+	NSF_CTL_ERROR = NSF_STATUS_ERROR,
+	NSF_CTL_INCOMPLETE = NSF_STATUS_INCOMPLETE,
 };
 
 struct nsf_ctl;

@@ -10,13 +10,6 @@
 
 #define NSFLUSH_MODULE "nsflush"
 
-const char *const nsf_skip_reason_names[NSFLUSH_SKIP_NR] = {
-	[NSFLUSH_SKIP_NO_PAGE] = "no_page",
-	[NSFLUSH_SKIP_RESERVED] = "reserved",
-	[NSFLUSH_SKIP_NOT_MAPPED] = "not_mapped",
-	[NSFLUSH_SKIP_UNCACHED] = "uncached",
-};
-
 struct nsf_flusher {
 	struct flush_bpf *skel;
 };

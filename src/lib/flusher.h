@@ -21,6 +21,4 @@ void nsf_flusher_close(struct nsf_flusher *f);
 int nsf_flush_phys(struct nsf_flusher *f, __u64 phys, __u64 len,
 		   int *kfunc_ret, struct nsflush_flush_result *res);
 
-extern const char *const nsf_skip_reason_names[NSFLUSH_SKIP_NR];
-
 #endif /* NSF_FLUSHER_H */

@@ -83,7 +83,7 @@ static bool same_record(const struct nsflush_found *x, const struct nsflush_foun
 
 struct feed {
 	struct nsf_state *s;
-	nsf_event_fn fn;
+	nsf_found_event_fn fn;
 	void *ctx;
 	const struct nsflush_found *nc[16];	/* the container's non-coherent domains */
 	size_t nnc;
@@ -93,9 +93,10 @@ struct feed {
 
 static void emit(struct feed *fd, const struct nsflush_event *e)
 {
-	nsf_state_event(fd->s, e);
+	__u64 ticket = nsf_state_event(fd->s, e);
+
 	if (fd->fn)
-		fd->fn(fd->ctx, e);
+		fd->fn(fd->ctx, e, ticket);
 }
 
 /* One physically contiguous part of run @f, into every non-coherent domain
@@ -170,7 +171,7 @@ static int resolve_run(struct feed *fd, const struct nsflush_found *f)
 }
 
 int nsf_found_load(struct nsf_tracer *t, struct nsf_state *s, __u64 enforce_since_ns,
-		   nsf_event_fn fn, void *ctx, struct nsf_found_stats *stats)
+		   nsf_found_event_fn fn, void *ctx, struct nsf_found_stats *stats)
 {
 	struct records r = {};
 	struct feed fd = { .s = s, .fn = fn, .ctx = ctx, .stats = stats };

@@ -18,6 +18,9 @@
 #include "tracer.h"
 
 struct nsf_state;
+/* Sees each synthesized event after the state did, with its ticket
+ * (state.h): the daemon prints or flushes it. */
+typedef int (*nsf_found_event_fn)(void *ctx, const struct nsflush_event *e, __u64 ticket);
 
 struct nsf_found_stats {
 	unsigned int vmms, domains;
@@ -27,12 +30,12 @@ struct nsf_found_stats {
 };
 
 /*
- * Runs the walk and feeds @s. @fn sees every synthesized event after the
- * state did (the daemon prints or flushes them). @enforce_since_ns: the
+ * Runs the walk and feeds @s; @fn (may be NULL) sees every synthesized
+ * event after the state did. @enforce_since_ns: the
  * control block's (0: not enforcing). Fails (one line) only when the walk
  * itself cannot run; what it cannot read is marked in the state.
  */
 int nsf_found_load(struct nsf_tracer *t, struct nsf_state *s, __u64 enforce_since_ns,
-		   nsf_event_fn fn, void *ctx, struct nsf_found_stats *stats);
+		   nsf_found_event_fn fn, void *ctx, struct nsf_found_stats *stats);
 
 #endif /* NSF_FOUND_H */

@@ -1,17 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * nsflushd's state engine: per-VMM runs and domains built from kernel
- * events, and the reports (JSON, table, Prometheus) made from them.
+ * nsflushd's state engine (state.h): per-VMM runs and domains built from
+ * kernel events, and the queries the reports are rendered from.
  *
- * Model. Every VMM owns a list of range entries ("ents"), appended to and
- * split but never removed until the VMM is forgotten:
- *   - run entries: one per MAP (split by partial UNMAP/UNPIN/skips); state
- *     mapped -> unmapped -> unpinned; they carry the map-time reason;
- *   - unpin entries: one per piece of an UNPIN that had a problem (no flush,
- *     skipped bytes, late daemon flush); state "unpinned", not indexed.
- * Run entries not yet unpinned are indexed by phys (per VMM) and, while
- * mapped, by iova (per domain), in skip lists, so that 100k runs cost
- * O(log n) per event.
+ * Model. A live run (mapped, or unmapped and still pinned) is a 24-byte
+ * record in one arena, found through its domain's two range indexes: by
+ * IOVA while mapped (mapped runs of a domain never overlap: a MAP over a
+ * run we missed the unmap of unmaps it), by phys until unpinned. At its
+ * UNPIN a run ends: folded into counters when it ended well, else copied
+ * into its VMM's history; an unpin's problems are history records too.
+ * Per-VMM counters are kept as events apply, so a summary or a metric
+ * costs O(VMMs + domains), not O(runs).
  *
  * Where in a run the flush skipped bytes is not reported by the kfunc; the
  * skipped count is attributed to the END of the run (exact in the usual
@@ -19,32 +18,32 @@
  */
 #include <dirent.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "nsf.h"
+#include "rindex.h"
 #include "state.h"
 
-#define NSF_MAX_EXITED	64	/* exited VMMs kept for reports */
-#define SL_MAX		16	/* skip list levels (p = 1/4: plenty for 2^32) */
+#define CHUNK_BITS	16		/* arena: 64 Ki records a chunk */
+#define CHUNK_RUNS	(1U << CHUNK_BITS)
+#define MAX_PIECE	(1ULL << 39)	/* longer runs are recorded in pieces */
 
-static const char *const skip_names[NSFLUSH_SKIP_NR] = {
-	[NSFLUSH_SKIP_NO_PAGE] = "no_page",
-	[NSFLUSH_SKIP_RESERVED] = "reserved",
-	[NSFLUSH_SKIP_NOT_MAPPED] = "not_mapped",
-	[NSFLUSH_SKIP_UNCACHED] = "uncached",
+/* A run, or a finished range with a reason (history). 24 bytes. */
+struct run {
+	__u64 phys, iova;
+	__u64 bytes : 40;
+	__u64 dom : 14;		/* its domain's slot */
+	__u64 origin : 2;	/* enum nsflush_origin */
+	__u64 state : 2;	/* enum nsf_run_state */
+	__u64 reason : 3;	/* enum nsf_reason */
+	__u64 fbm : 1;		/* flushed before map */
+	__u64 fbu : 1;		/* flushed before unpin */
+	__u64 at_unpin : 1;	/* an unpin's problem, not a run */
 };
-
-enum ent_state { ST_MAPPED, ST_UNMAPPED, ST_UNPINNED };
-static const char *const state_names[] = { "mapped", "unmapped", "unpinned" };
-
-enum reason { R_NONE, R_MAP, R_UNPIN, R_LATE, R_SKIP, R_FOUND };
-static const char *const reason_names[] = {
-	NULL, "no-flush-before-map", "no-flush-before-unpin", "late", "skipped-non-ram",
-	"pre-existing",
-};
-/* enum nsflush_origin */
-static const char *const origin_names[] = { "map", "attach", "found" };
+_Static_assert(sizeof(struct run) == 24, "a run is 24 bytes");
+_Static_assert(NSF_STATE_MAX_DOMAINS <= 1 << 14, "a run's domain slot is 14 bits");
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -75,129 +74,6 @@ static void *xcalloc(size_t n)
 	(arr)[(n)++] = (v);						\
 } while (0)
 
-/* ---- skip list keyed by (start, id) ---------------------------------- */
-
-struct ent;
-
-struct sl_node {
-	__u64 key;
-	struct ent *ent;
-	int lvl;
-	struct sl_node *next[];
-};
-
-struct sl {
-	struct sl_node *head;
-	__u64 maxlen;		/* longest range ever inserted: overlap search */
-};
-
-struct ent {
-	__u64 id;		/* unique; ties in the skip lists */
-	__u64 seq;		/* event that set the reason */
-	__u64 phys, iova, bytes;
-	struct dom *dom;
-	__u32 pid;
-	__u8 origin, state, reason;
-	bool fbm, fbu;
-	bool at_unpin;		/* an unpin entry, not a run */
-	struct sl_node *pn;	/* in vmm->by_phys (not unpinned) */
-	struct sl_node *in;	/* in dom->by_iova (mapped) */
-};
-
-static unsigned int sl_rand_state = 0x2545f491;
-
-static int sl_level(void)
-{
-	int lvl = 1;
-
-	for (;;) {
-		sl_rand_state ^= sl_rand_state << 13;
-		sl_rand_state ^= sl_rand_state >> 17;
-		sl_rand_state ^= sl_rand_state << 5;
-		if ((sl_rand_state & 3) || lvl == SL_MAX)
-			return lvl;
-		lvl++;
-	}
-}
-
-static void sl_init(struct sl *l)
-{
-	l->head = xcalloc(sizeof(*l->head) + SL_MAX * sizeof(l->head->next[0]));
-	l->head->lvl = SL_MAX;
-	l->maxlen = 0;
-}
-
-static void sl_destroy(struct sl *l)
-{
-	struct sl_node *n = l->head, *next;
-
-	while (n) {
-		next = n->next[0];
-		free(n);
-		n = next;
-	}
-	l->head = NULL;
-}
-
-static bool sl_less(const struct sl_node *n, __u64 key, __u64 id)
-{
-	return n->key < key || (n->key == key && n->ent->id < id);
-}
-
-/* Fills upd[] with the last node before (key, id) at every level. */
-static void sl_find(struct sl *l, __u64 key, __u64 id, struct sl_node **upd)
-{
-	struct sl_node *x = l->head;
-
-	for (int i = SL_MAX - 1; i >= 0; i--) {
-		while (x->next[i] && sl_less(x->next[i], key, id))
-			x = x->next[i];
-		upd[i] = x;
-	}
-}
-
-static struct sl_node *sl_insert(struct sl *l, __u64 key, __u64 len, struct ent *e)
-{
-	struct sl_node *upd[SL_MAX], *n;
-	int lvl = sl_level();
-
-	sl_find(l, key, e->id, upd);
-	n = xcalloc(sizeof(*n) + lvl * sizeof(n->next[0]));
-	n->key = key;
-	n->ent = e;
-	n->lvl = lvl;
-	for (int i = 0; i < lvl; i++) {
-		n->next[i] = upd[i]->next[i];
-		upd[i]->next[i] = n;
-	}
-	if (len > l->maxlen)
-		l->maxlen = len;
-	return n;
-}
-
-static void sl_remove(struct sl *l, struct sl_node *n)
-{
-	struct sl_node *upd[SL_MAX];
-
-	sl_find(l, n->key, n->ent->id, upd);
-	for (int i = 0; i < n->lvl; i++)
-		if (upd[i]->next[i] == n)
-			upd[i]->next[i] = n->next[i];
-	free(n);
-}
-
-/* First node that may overlap [a, ...): key >= a - maxlen. */
-static struct sl_node *sl_first_overlap(struct sl *l, __u64 a)
-{
-	struct sl_node *upd[SL_MAX];
-	__u64 from = a > l->maxlen ? a - l->maxlen : 0;
-
-	sl_find(l, from, 0, upd);
-	return upd[0]->next[0];
-}
-
-/* ---- VMMs and domains ------------------------------------------------ */
-
 struct grp {
 	__u32 id;
 	bool left;		/* detached; kept so the report still names it */
@@ -209,11 +85,13 @@ struct dom {
 	__u64 id;
 	__u64 container;
 	struct vmm *vmm;	/* the VMM that attached it (or mapped into it) */
+	__u16 slot;
 	__u8 backend;
 	bool coherent, attached, freed;
 	struct grp *grps;
 	size_t ngrps, cgrps;
-	struct sl by_iova;	/* mapped run entries */
+	struct nsf_rindex by_iova;	/* mapped runs */
+	struct nsf_rindex by_phys;	/* runs not yet unpinned */
 };
 
 struct vmm {
@@ -223,48 +101,93 @@ struct vmm {
 	bool unreadable;	/* the start-up walk could not read its mappings */
 	uint64_t start_ticks;	/* nsf_proc_start_ticks() when first seen; 0: gone */
 	__u64 exit_seq;
-	struct ent **ents;
-	size_t nents, cents;
-	struct sl by_phys;	/* run entries not yet unpinned */
-	__u64 mapped_bytes, flushed_bytes;
+	struct dom **doms;
+	size_t ndoms, cdoms;
+	/* history: hist[head..n), oldest first; hist[head] is the
+	 * hist_base'th record this VMM ever kept */
+	struct run *hist;
+	size_t hist_head, hist_n, hist_cap;
+	__u64 hist_base;
+	__u64 mapped, by_origin[3], live, flushed, done;
+	__u64 by_reason[NSF_REASON_NR];
+	__u64 folded_ranges, folded_bytes;
+	__u64 live_runs;
+};
+
+/* What the last event made. */
+struct ticket {
+	__u64 seq;		/* the event's number */
+	struct vmm *vmm;	/* NULL: the event made nothing */
+	__u32 kind;
+	struct nsf_slots runs;	/* MAP: the runs it made */
+	__u64 hist_from, hist_to;	/* UNPIN: its history records */
 };
 
 struct nsf_state {
 	enum nsf_mode mode;
 	struct vmm **vmms;
 	size_t nvmms, cvmms;
-	struct dom **doms;
+	struct dom **doms;	/* in the order they were met */
 	size_t ndoms, cdoms;
-	__u64 next_id, seq, exit_seq;
-	__u64 lost;
+	struct dom **dslot;	/* [NSF_STATE_MAX_DOMAINS] */
+	struct dom *dom_hint;	/* the last domain looked up */
+	/* the run arena: chunk[slot >> CHUNK_BITS]; slot 0 is never used */
+	struct run **chunk;
+	size_t nchunks;
+	__u32 next_slot, free_slot;
+	__u64 runs_used;
+	__u64 hist_total;
+	__u64 exit_seq, events;
+	__u64 lost, missed, full;	/* full: what the state could not hold */
 	__u64 watch_ticks;	/* nsf_state_set_watch_start(); 0: not checked */
-	__u64 missed;		/* hooks the kernel skipped (recursion) */
 	/* monotonic totals for the Prometheus counters */
 	__u64 flushed_total, skipped_total[NSFLUSH_SKIP_NR];
-	/* the last event applied: for nsf_state_daemon_flush() */
-	struct nsflush_event last;
-	struct vmm *last_vmm;
-	size_t last_first;	/* its first new entry in last_vmm->ents */
+	struct nsf_slots buf;	/* a search's candidates */
+	struct ticket ticket;
 };
 
-const char *nsf_mode_name(enum nsf_mode mode)
+/* ---- the run arena ----------------------------------------------------- */
+
+static struct run *R(const struct nsf_state *s, __u32 slot)
 {
-	switch (mode) {
-	case NSF_MODE_AUDIT:
-		return "audit";
-	case NSF_MODE_FLUSH:
-		return "flush";
-	case NSF_MODE_ENFORCE:
-		return "enforce";
-	}
-	return "unknown";
+	return &s->chunk[slot >> CHUNK_BITS][slot & (CHUNK_RUNS - 1)];
 }
+
+static __u32 slot_alloc(struct nsf_state *s)
+{
+	__u32 slot = s->free_slot;
+
+	if (slot) {
+		s->free_slot = (__u32)R(s, slot)->phys;
+	} else {
+		if (s->next_slot == UINT32_MAX)
+			return 0;
+		slot = s->next_slot++;
+		if ((slot >> CHUNK_BITS) >= s->nchunks) {
+			s->chunk = xrealloc(s->chunk, (s->nchunks + 1) * sizeof(*s->chunk));
+			s->chunk[s->nchunks++] = xcalloc(CHUNK_RUNS * sizeof(struct run));
+		}
+	}
+	s->runs_used++;
+	return slot;
+}
+
+static void slot_free(struct nsf_state *s, __u32 slot)
+{
+	R(s, slot)->phys = s->free_slot;
+	s->free_slot = slot;
+	s->runs_used--;
+}
+
+/* ---- VMMs and domains ---------------------------------------------------- */
 
 struct nsf_state *nsf_state_new(enum nsf_mode mode)
 {
 	struct nsf_state *s = xcalloc(sizeof(*s));
 
 	s->mode = mode;
+	s->dslot = xcalloc(NSF_STATE_MAX_DOMAINS * sizeof(*s->dslot));
+	s->next_slot = 1;
 	return s;
 }
 
@@ -273,7 +196,12 @@ void nsf_state_set_mode(struct nsf_state *s, enum nsf_mode mode)
 	s->mode = mode;
 }
 
-static void dom_free(struct dom *d)
+enum nsf_mode nsf_state_mode(const struct nsf_state *s)
+{
+	return s->mode;
+}
+
+static void dom_free(struct nsf_state *s, struct dom *d)
 {
 	for (size_t i = 0; i < d->ngrps; i++) {
 		for (size_t j = 0; j < d->grps[i].ndevs; j++)
@@ -281,16 +209,18 @@ static void dom_free(struct dom *d)
 		free(d->grps[i].devs);
 	}
 	free(d->grps);
-	sl_destroy(&d->by_iova);
+	nsf_rindex_free(&d->by_iova);
+	nsf_rindex_free(&d->by_phys);
+	s->dslot[d->slot] = NULL;
+	if (s->dom_hint == d)
+		s->dom_hint = NULL;
 	free(d);
 }
 
 static void vmm_free(struct vmm *v)
 {
-	for (size_t i = 0; i < v->nents; i++)
-		free(v->ents[i]);
-	free(v->ents);
-	sl_destroy(&v->by_phys);
+	free(v->doms);
+	free(v->hist);
 	free(v);
 }
 
@@ -299,11 +229,17 @@ void nsf_state_free(struct nsf_state *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->ndoms; i++)
-		dom_free(s->doms[i]);
+		dom_free(s, s->doms[i]);
 	for (size_t i = 0; i < s->nvmms; i++)
 		vmm_free(s->vmms[i]);
+	for (size_t i = 0; i < s->nchunks; i++)
+		free(s->chunk[i]);
+	free(s->chunk);
 	free(s->doms);
+	free(s->dslot);
 	free(s->vmms);
+	nsf_slots_free(&s->buf);
+	nsf_slots_free(&s->ticket.runs);
 	free(s);
 }
 
@@ -351,7 +287,6 @@ static struct vmm *vmm_get(struct nsf_state *s, __u32 pid, const char *comm)
 		v->pid = pid;
 		if (!nsf_proc_start_ticks(pid, &v->start_ticks))
 			v->start_ticks = 0;
-		sl_init(&v->by_phys);
 		VEC_PUSH(s->vmms, s->nvmms, s->cvmms, v);
 	}
 	if (comm)
@@ -360,25 +295,39 @@ static struct vmm *vmm_get(struct nsf_state *s, __u32 pid, const char *comm)
 }
 
 /* The current (not freed) domain with this id. */
-static struct dom *dom_find(const struct nsf_state *s, __u64 id)
+static struct dom *dom_find(struct nsf_state *s, __u64 id)
 {
+	if (s->dom_hint && s->dom_hint->id == id && !s->dom_hint->freed)
+		return s->dom_hint;
 	for (size_t i = s->ndoms; i-- > 0;)
 		if (s->doms[i]->id == id && !s->doms[i]->freed)
-			return s->doms[i];
+			return s->dom_hint = s->doms[i];
 	return NULL;
 }
 
+/* NULL when NSF_STATE_MAX_DOMAINS are kept already (counted: the audit
+ * is incomplete). */
 static struct dom *dom_new(struct nsf_state *s, const struct nsflush_event *e)
 {
-	struct dom *d = xcalloc(sizeof(*d));
+	struct dom *d;
+	size_t slot = 0;
 
+	while (slot < NSF_STATE_MAX_DOMAINS && s->dslot[slot])
+		slot++;
+	if (slot == NSF_STATE_MAX_DOMAINS) {
+		s->full++;
+		return NULL;
+	}
+	d = xcalloc(sizeof(*d));
 	d->id = e->domain;
+	d->slot = (__u16)slot;
 	d->vmm = vmm_get(s, e->pid, e->comm);
 	d->container = e->container;
 	d->backend = e->backend;
-	sl_init(&d->by_iova);
+	s->dslot[slot] = d;
 	VEC_PUSH(s->doms, s->ndoms, s->cdoms, d);
-	return d;
+	VEC_PUSH(d->vmm->doms, d->vmm->ndoms, d->vmm->cdoms, d);
+	return s->dom_hint = d;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -412,52 +361,195 @@ static void grp_read_devices(struct grp *g)
 		qsort(g->devs, g->ndevs, sizeof(g->devs[0]), cmp_str);
 }
 
-/* ---- entries --------------------------------------------------------- */
+/* ---- runs ------------------------------------------------------------ */
 
-static struct ent *ent_new(struct nsf_state *s, struct vmm *v)
+static struct dom *run_dom(const struct nsf_state *s, const struct run *r)
 {
-	struct ent *e = xcalloc(sizeof(*e));
-
-	e->id = ++s->next_id;
-	e->seq = s->seq;
-	e->pid = v->pid;
-	VEC_PUSH(v->ents, v->nents, v->cents, e);
-	return e;
+	return s->dslot[r->dom];
 }
 
-/* Splits @e at byte @off (0 < off < bytes); returns the new tail. */
-static struct ent *ent_split(struct nsf_state *s, struct vmm *v, struct ent *e, __u64 off)
+static void set_reason(struct vmm *v, struct run *r, enum nsf_reason reason)
 {
-	struct ent *t = ent_new(s, v);
-	__u64 id = t->id;
+	v->by_reason[r->reason] -= r->bytes;
+	r->reason = reason;
+	v->by_reason[reason] += r->bytes;
+}
 
-	*t = *e;
-	t->id = id;
-	t->phys += off;
-	t->iova += off;
-	t->bytes -= off;
-	e->bytes = off;
-	t->pn = e->pn ? sl_insert(&v->by_phys, t->phys, t->bytes, t) : NULL;
-	t->in = e->in ? sl_insert(&e->dom->by_iova, t->iova, t->bytes, t) : NULL;
+/* Indexes live run @slot: by phys, and by IOVA while mapped. */
+static bool run_index(struct nsf_state *s, __u32 slot)
+{
+	struct run *r = R(s, slot);
+	struct dom *d = run_dom(s, r);
+
+	if (!nsf_rindex_insert(&d->by_phys, r->phys, r->bytes, slot))
+		return false;
+	if (r->state == NSF_RUN_MAPPED &&
+	    !nsf_rindex_insert(&d->by_iova, r->iova, r->bytes, slot)) {
+		nsf_rindex_remove(&d->by_phys, r->phys, r->bytes, slot);
+		return false;
+	}
+	return true;
+}
+
+static void run_unindex(struct nsf_state *s, __u32 slot)
+{
+	struct run *r = R(s, slot);
+	struct dom *d = run_dom(s, r);
+
+	nsf_rindex_remove(&d->by_phys, r->phys, r->bytes, slot);
+	if (r->state == NSF_RUN_MAPPED)
+		nsf_rindex_remove(&d->by_iova, r->iova, r->bytes, slot);
+}
+
+/* A new live run like @tmpl; 0 when it cannot be held (counted). */
+static __u32 run_new(struct nsf_state *s, struct vmm *v, const struct run *tmpl)
+{
+	__u32 slot = slot_alloc(s);
+
+	if (!slot) {
+		s->full++;
+		return 0;
+	}
+	*R(s, slot) = *tmpl;
+	if (!run_index(s, slot)) {
+		slot_free(s, slot);
+		s->full++;
+		return 0;
+	}
+	v->live_runs++;
+	v->by_reason[tmpl->reason] += tmpl->bytes;
+	if (tmpl->state == NSF_RUN_MAPPED)
+		v->live += tmpl->bytes;
+	return slot;
+}
+
+/* Splits live run @slot at byte @off (0 < off < bytes); returns the tail
+ * (0 when it cannot be held: the run then stays whole). */
+static __u32 run_split(struct nsf_state *s, struct vmm *v, __u32 slot, __u64 off)
+{
+	struct run tail = *R(s, slot);
+	__u32 t;
+
+	run_unindex(s, slot);
+	R(s, slot)->bytes = off;
+	tail.phys += off;
+	tail.iova += off;
+	tail.bytes -= off;
+	if (!run_index(s, slot)) {
+		s->full++;	/* cannot be: it was indexed, and is shorter */
+		return 0;
+	}
+	/* run_new() counts the tail's bytes again: take them off first */
+	v->by_reason[tail.reason] -= tail.bytes;
+	if (tail.state == NSF_RUN_MAPPED)
+		v->live -= tail.bytes;
+	t = run_new(s, v, &tail);
+	if (!t) {
+		/* keep the bytes on the head: nothing is lost from the totals */
+		v->by_reason[tail.reason] += tail.bytes;
+		if (tail.state == NSF_RUN_MAPPED)
+			v->live += tail.bytes;
+		run_unindex(s, slot);
+		R(s, slot)->bytes += tail.bytes;
+		run_index(s, slot);
+	}
 	return t;
 }
 
-/* Marks the last @bytes of the entries @es[0..n) (in order) with @reason,
- * splitting as needed. */
-static void mark_tail(struct nsf_state *s, struct vmm *v, struct ent **es, size_t n,
-		      __u64 bytes, enum reason reason)
+/* Clips live run @slot, at @start in the space [a, b) is in, to [a, b);
+ * returns the inside piece. */
+static __u32 run_clip(struct nsf_state *s, struct vmm *v, __u32 slot, __u64 start,
+		      __u64 a, __u64 b)
 {
-	for (size_t i = n; i-- > 0 && bytes;) {
-		struct ent *e = es[i];
+	if (start < a) {
+		__u32 t = run_split(s, v, slot, a - start);
 
-		if (e->bytes > bytes)
-			e = ent_split(s, v, e, e->bytes - bytes);
-		e->reason = reason;
-		if (e->state != ST_UNPINNED)
-			e->fbm = false;	/* a run's skipped bytes were not flushed */
-		bytes -= e->bytes;
+		if (!t)
+			return slot;
+		slot = t;
+		start = a;
+	}
+	if (start + R(s, slot)->bytes > b)
+		run_split(s, v, slot, b - start);
+	return slot;
+}
+
+static void run_unmap(struct nsf_state *s, struct vmm *v, __u32 slot)
+{
+	struct run *r = R(s, slot);
+
+	nsf_rindex_remove(&run_dom(s, r)->by_iova, r->iova, r->bytes, slot);
+	r->state = NSF_RUN_UNMAPPED;
+	v->live -= r->bytes;
+}
+
+/* ---- history ----------------------------------------------------------- */
+
+static size_t hist_len(const struct vmm *v)
+{
+	return v->hist_n - v->hist_head;
+}
+
+/* Folds the oldest history record of the VMM that keeps the most. */
+static void hist_evict(struct nsf_state *s)
+{
+	struct vmm *big = NULL;
+	struct run *r;
+
+	for (size_t i = 0; i < s->nvmms; i++)
+		if (!big || hist_len(s->vmms[i]) > hist_len(big))
+			big = s->vmms[i];
+	if (!big || !hist_len(big))
+		return;
+	r = &big->hist[big->hist_head++];
+	big->folded_ranges++;
+	big->folded_bytes += r->bytes;
+	big->hist_base++;
+	s->hist_total--;
+	if (big->hist_head >= 4096 && big->hist_head * 2 >= big->hist_n) {
+		memmove(big->hist, big->hist + big->hist_head, hist_len(big) * sizeof(*r));
+		big->hist_n -= big->hist_head;
+		big->hist_head = 0;
 	}
 }
+
+/* Keeps @r (its bytes already counted by reason) as history. */
+static void hist_push(struct nsf_state *s, struct vmm *v, const struct run *r)
+{
+	if (s->hist_total >= NSF_STATE_MAX_HISTORY)
+		hist_evict(s);
+	VEC_PUSH(v->hist, v->hist_n, v->hist_cap, *r);
+	s->hist_total++;
+}
+
+/* The history record with lifetime index @i, NULL once folded. */
+static struct run *hist_at(struct vmm *v, __u64 i)
+{
+	if (i < v->hist_base || i - v->hist_base >= hist_len(v))
+		return NULL;
+	return &v->hist[v->hist_head + (i - v->hist_base)];
+}
+
+static __u64 hist_end(const struct vmm *v)
+{
+	return v->hist_base + hist_len(v);
+}
+
+/* Live run @slot, just unpinned and unindexed, ends: into history when it
+ * has a reason of its own, else folded ("done"). */
+static void run_end(struct nsf_state *s, struct vmm *v, __u32 slot)
+{
+	struct run *r = R(s, slot);
+
+	if (r->reason == NSF_REASON_NONE)
+		v->done += r->bytes;	/* an unpin's problem has a record of its own */
+	else
+		hist_push(s, v, r);
+	v->live_runs--;
+	slot_free(s, slot);
+}
+
+/* ---- events ---------------------------------------------------------- */
 
 static __u64 skipped_sum(const struct nsflush_flush_result *r)
 {
@@ -470,7 +562,7 @@ static __u64 skipped_sum(const struct nsflush_flush_result *r)
 
 static void count_flush(struct nsf_state *s, struct vmm *v, const struct nsflush_flush_result *r)
 {
-	v->flushed_bytes += r->flushed_bytes;
+	v->flushed += r->flushed_bytes;
 	s->flushed_total += r->flushed_bytes;
 	for (int i = 0; i < NSFLUSH_SKIP_NR; i++)
 		s->skipped_total[i] += r->skipped_bytes[i];
@@ -481,7 +573,33 @@ static bool flush_ok(const struct nsflush_event *e)
 	return e->flush_state == NSFLUSH_FLUSH_DONE && e->flush_ret == 0;
 }
 
-/* ---- events ---------------------------------------------------------- */
+/* The end of [a, a + bytes), or UINT64_MAX past the top. */
+static __u64 end_of(__u64 a, __u64 bytes)
+{
+	return a + bytes < a ? UINT64_MAX : a + bytes;
+}
+
+/* Marks the last @bytes of live runs @slots[0..n) (in order) with @reason,
+ * splitting as needed. */
+static void mark_tail(struct nsf_state *s, struct vmm *v, const __u32 *slots, size_t n,
+		      __u64 bytes, enum nsf_reason reason)
+{
+	for (size_t i = n; i-- > 0 && bytes;) {
+		__u32 slot = slots[i];
+		struct run *r = R(s, slot);
+
+		if (r->bytes > bytes) {
+			__u32 t = run_split(s, v, slot, r->bytes - bytes);
+
+			if (t)
+				slot = t;
+			r = R(s, slot);
+		}
+		set_reason(v, r, reason);
+		r->fbm = false;	/* a run's skipped bytes were not flushed */
+		bytes -= bytes > r->bytes ? r->bytes : bytes;
+	}
+}
 
 static void ev_free(struct nsf_state *s, const struct nsflush_event *e);
 
@@ -499,6 +617,8 @@ static void ev_attach(struct nsf_state *s, const struct nsflush_event *e)
 		d = dom_new(s, e);
 	else if (d->vmm->pid == e->pid)
 		set_comm(d->vmm->comm, e->comm);
+	if (!d)
+		return;
 	d->coherent = e->coherent;
 	d->attached = true;
 	if (e->backend)
@@ -534,150 +654,122 @@ static void ev_detach(struct nsf_state *s, const struct nsflush_event *e)
 	}
 }
 
+/* The mapped runs of @d that meet [a, b), into s->buf. */
+static void find_mapped(struct nsf_state *s, struct dom *d, __u64 a, __u64 b)
+{
+	size_t m = 0;
+
+	s->buf.n = 0;
+	nsf_rindex_find(&d->by_iova, a, b, &s->buf);
+	for (size_t i = 0; i < s->buf.n; i++) {
+		const struct run *r = R(s, s->buf.v[i]);
+
+		if (r->iova < b && end_of(r->iova, r->bytes) > a)
+			s->buf.v[m++] = s->buf.v[i];
+	}
+	s->buf.n = m;
+}
+
+/* Unmaps what @d has mapped in [a, b). */
+static void unmap_range(struct nsf_state *s, struct dom *d, __u64 a, __u64 b)
+{
+	find_mapped(s, d, a, b);
+	for (size_t i = 0; i < s->buf.n; i++) {
+		__u32 slot = s->buf.v[i];
+
+		slot = run_clip(s, d->vmm, slot, R(s, slot)->iova, a, b);
+		run_unmap(s, d->vmm, slot);
+	}
+}
+
 static void ev_free(struct nsf_state *s, const struct nsflush_event *e)
 {
 	struct dom *d = dom_find(s, e->domain);
-	struct sl_node *n;
 
 	if (!d)
 		return;
 	d->freed = true;
 	d->attached = false;
 	/* whatever is still mapped in it is gone with it */
-	while ((n = d->by_iova.head->next[0])) {
-		n->ent->state = ST_UNMAPPED;
-		n->ent->in = NULL;
-		sl_remove(&d->by_iova, n);
-	}
-}
-
-/* Does a mapped run of @d meet [iova, iova + bytes)? */
-static bool live_at(struct dom *d, __u64 iova, __u64 bytes)
-{
-	for (struct sl_node *n = sl_first_overlap(&d->by_iova, iova); n; n = n->next[0]) {
-		if (n->key >= iova + bytes)
-			break;
-		if (n->key + n->ent->bytes > iova && n->ent->state == ST_MAPPED)
-			return true;
-	}
-	return false;
+	unmap_range(s, d, 0, UINT64_MAX);
 }
 
 static void ev_map(struct nsf_state *s, const struct nsflush_event *e)
 {
 	struct dom *d = dom_find(s, e->domain);
-	struct vmm *v;
-	struct ent *r;
-	__u64 skip = 0;
+	__u64 skip = 0, b = end_of(e->iova, e->bytes);
 	bool ok = flush_ok(e);
+	struct ticket *t = &s->ticket;
+	struct vmm *v;
 
-	if (e->map_ret != 0 || !e->bytes)
+	if (e->map_ret != 0 || !e->bytes || b == UINT64_MAX ||
+	    end_of(e->phys, e->bytes) == UINT64_MAX)
 		return;
 	if (!d) {
 		d = dom_new(s, e);
+		if (!d)
+			return;
 		d->attached = true;
 	}
 	if (d->coherent)
 		return;		/* never expected: nothing to flush there */
 	/* found at start, but the hooks (or the backlog) told of it already */
-	if (e->origin == NSFLUSH_ORIGIN_FOUND && live_at(d, e->iova, e->bytes))
-		return;
+	if (e->origin == NSFLUSH_ORIGIN_FOUND) {
+		find_mapped(s, d, e->iova, b);
+		if (s->buf.n)
+			return;
+	}
 	v = d->vmm;
 	if (v->pid == e->pid)
 		set_comm(v->comm, e->comm);
-	s->last_vmm = v;
-	s->last_first = v->nents;
-	v->mapped_bytes += e->bytes;
+	t->vmm = v;
+	v->mapped += e->bytes;
+	v->by_origin[e->origin < 3 ? e->origin : 0] += e->bytes;
 	if (ok) {
 		count_flush(s, v, &e->flush);
 		skip = skipped_sum(&e->flush);
 		if (skip > e->bytes)
 			skip = e->bytes;
 	}
-	r = ent_new(s, v);
-	r->phys = e->phys;
-	r->iova = e->iova;
-	r->bytes = e->bytes;
-	r->dom = d;
-	r->origin = e->origin;
-	r->state = ST_MAPPED;
-	r->fbm = ok;
-	/* found mapped at start, with no flush known: not a missed flush
-	 * nsflush watched happen, a history it never saw */
-	r->reason = ok ? R_NONE : e->origin == NSFLUSH_ORIGIN_FOUND ? R_FOUND : R_MAP;
-	r->pn = sl_insert(&v->by_phys, r->phys, r->bytes, r);
-	r->in = sl_insert(&d->by_iova, r->iova, r->bytes, r);
+	/* a mapping there we missed the unmap of: the IOMMU says it is gone */
+	unmap_range(s, d, e->iova, b);
+	for (__u64 off = 0; off < e->bytes;) {
+		__u64 piece = e->bytes - off < MAX_PIECE ? e->bytes - off : MAX_PIECE;
+		struct run tmpl = {
+			.phys = e->phys + off, .iova = e->iova + off, .bytes = piece,
+			.dom = d->slot, .origin = e->origin < 3 ? e->origin : 0,
+			.state = NSF_RUN_MAPPED, .fbm = ok,
+			/* found mapped at start, with no flush known: not a missed
+			 * flush nsflush watched happen, a history it never saw */
+			.reason = ok ? NSF_REASON_NONE :
+				  e->origin == NSFLUSH_ORIGIN_FOUND ? NSF_REASON_PRE_EXISTING :
+								      NSF_REASON_NO_FLUSH_BEFORE_MAP,
+		};
+		__u32 slot = run_new(s, v, &tmpl);
+
+		if (slot)
+			nsf_slots_push(&t->runs, slot);
+		off += piece;
+	}
 	if (skip)
-		mark_tail(s, v, &r, 1, skip, R_SKIP);
-}
-
-/* Collects the entries from @n on whose [key, key+bytes) meets [a, b). */
-static size_t collect(struct sl_node *n, __u64 a, __u64 b, bool by_phys,
-		      struct ent ***out, size_t *cap)
-{
-	size_t cnt = 0;
-
-	for (; n && n->key < b; n = n->next[0]) {
-		struct ent *e = n->ent;
-
-		if (n->key + e->bytes <= a)
-			continue;
-		(void)by_phys;
-		VEC_PUSH(*out, cnt, *cap, e);
-	}
-	return cnt;
-}
-
-/* Clips @e (indexed at @start) to [a, b); returns the inside piece. */
-static struct ent *clip(struct nsf_state *s, struct vmm *v, struct ent *e,
-			__u64 start, __u64 a, __u64 b)
-{
-	if (start < a) {
-		e = ent_split(s, v, e, a - start);
-		start = a;
-	}
-	if (start + e->bytes > b)
-		ent_split(s, v, e, b - start);
-	return e;
+		mark_tail(s, v, t->runs.v, t->runs.n, skip, NSF_REASON_SKIPPED_NON_RAM);
 }
 
 static void ev_unmap(struct nsf_state *s, const struct nsflush_event *e)
 {
 	struct dom *d = dom_find(s, e->domain);
-	__u64 a = e->iova, b = e->iova + e->bytes;
-	struct ent **es = NULL;
-	size_t n, cap = 0;
-	struct vmm *v;
 
-	if (!d || !e->bytes)
-		return;
-	if (b < a)
-		b = UINT64_MAX;
-	v = d->vmm;
-	n = collect(sl_first_overlap(&d->by_iova, a), a, b, false, &es, &cap);
-	for (size_t i = 0; i < n; i++) {
-		struct ent *r = clip(s, v, es[i], es[i]->iova, a, b);
-
-		r->state = ST_UNMAPPED;
-		sl_remove(&d->by_iova, r->in);
-		r->in = NULL;
-	}
-	free(es);
-}
-
-static int cmp_ent_phys(const void *a, const void *b)
-{
-	const struct ent *x = *(struct ent *const *)a, *y = *(struct ent *const *)b;
-
-	if (x->phys != y->phys)
-		return x->phys < y->phys ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
+	if (d && e->bytes)
+		unmap_range(s, d, e->iova, end_of(e->iova, e->bytes));
 }
 
 /* The VMM an UNPIN belongs to: by container (the unpin may run in
  * another task, e.g. at release), else by pid. */
-static struct vmm *unpin_vmm(const struct nsf_state *s, const struct nsflush_event *e)
+static struct vmm *unpin_vmm(struct nsf_state *s, const struct nsflush_event *e)
 {
+	if (e->container && s->dom_hint && s->dom_hint->container == e->container &&
+	    !s->dom_hint->vmm->exited)
+		return s->dom_hint->vmm;
 	for (size_t i = s->ndoms; e->container && i-- > 0;)
 		if (s->doms[i]->container == e->container)
 			return s->doms[i]->vmm;
@@ -685,69 +777,91 @@ static struct vmm *unpin_vmm(const struct nsf_state *s, const struct nsflush_eve
 }
 
 /*
- * Keeps, of the @n entries an UNPIN met by phys, those of the mapping it
- * unpins: type1 unpins one vfio_dma at a time and says at which IOVA, and
- * the same pages may be mapped at two IOVAs at once (QEMU's BIOS), each
- * pinned and unpinned on its own. An entry is that mapping's when its
+ * Keeps, of the runs in s->buf an UNPIN met by phys, those of the mapping
+ * it unpins: type1 unpins one vfio_dma at a time and says at which IOVA,
+ * and the same pages may be mapped at two IOVAs at once (QEMU's BIOS),
+ * each pinned and unpinned on its own. A run is that mapping's when its
  * IOVA and phys are as far apart as the event's (in every domain: type1
  * maps a run at the same IOVA in each). iommufd unpins pages however many
- * areas share them: all of them go. Returns how many are kept (all of
- * them when none matches: better the old answer than none).
+ * areas share them: all of them go. Keeps all of them when none matches:
+ * better the old answer than none.
  */
-static size_t same_mapping(struct ent **es, size_t n, const struct nsflush_event *e)
+static void same_mapping(struct nsf_state *s, const struct nsflush_event *e)
 {
 	size_t kept = 0;
 
 	if (e->backend != NSFLUSH_BACKEND_TYPE1)
-		return n;
-	for (size_t i = 0; i < n; i++)
-		if (es[i]->iova - es[i]->phys == e->iova - e->phys)
-			es[kept++] = es[i];
-	return kept ? kept : n;
+		return;
+	for (size_t i = 0; i < s->buf.n; i++) {
+		const struct run *r = R(s, s->buf.v[i]);
+
+		if (r->iova - r->phys == e->iova - e->phys)
+			s->buf.v[kept++] = s->buf.v[i];
+	}
+	if (kept)
+		s->buf.n = kept;
+}
+
+static const struct nsf_state *cmp_state;	/* qsort has no context */
+
+static int cmp_slot_phys(const void *a, const void *b)
+{
+	const struct run *x = R(cmp_state, *(const __u32 *)a);
+	const struct run *y = R(cmp_state, *(const __u32 *)b);
+
+	if (x->phys != y->phys)
+		return x->phys < y->phys ? -1 : 1;
+	return 0;
 }
 
 static void ev_unpin(struct nsf_state *s, const struct nsflush_event *e)
 {
 	struct vmm *v = unpin_vmm(s, e);
-	__u64 a = e->phys, b = e->phys + e->bytes, covered = 0, total = 0, skip = 0;
-	struct ent **es = NULL;
-	size_t n, cap = 0;
+	__u64 a = e->phys, b = end_of(e->phys, e->bytes), covered, total = 0, skip = 0;
+	struct ticket *t = &s->ticket;
 	bool ok = flush_ok(e);
+	size_t n;
 
 	if (!v || !e->bytes)
 		return;
-	if (b < a)
-		b = UINT64_MAX;
-	s->last_vmm = v;
-	s->last_first = v->nents;
-	n = collect(sl_first_overlap(&v->by_phys, a), a, b, true, &es, &cap);
-	if (!n) {
-		free(es);
-		return;		/* never mapped non-coherently: not ours */
-	}
-	n = same_mapping(es, n, e);
-	for (size_t i = 0; i < n; i++) {
-		struct ent *r = clip(s, v, es[i], es[i]->phys, a, b);
+	s->buf.n = 0;
+	for (size_t i = 0; i < v->ndoms; i++)
+		nsf_rindex_find(&v->doms[i]->by_phys, a, b, &s->buf);
+	n = 0;
+	for (size_t i = 0; i < s->buf.n; i++) {
+		const struct run *r = R(s, s->buf.v[i]);
 
-		r->state = ST_UNPINNED;
+		if (r->phys < b && end_of(r->phys, r->bytes) > a)
+			s->buf.v[n++] = s->buf.v[i];
+	}
+	s->buf.n = n;
+	if (!n)
+		return;		/* never mapped non-coherently: not ours */
+	same_mapping(s, e);
+	n = s->buf.n;
+	t->vmm = v;
+	for (size_t i = 0; i < n; i++) {
+		__u32 slot = run_clip(s, v, s->buf.v[i], R(s, s->buf.v[i])->phys, a, b);
+		struct run *r = R(s, slot);
+
+		if (r->state == NSF_RUN_MAPPED)
+			run_unmap(s, v, slot);
+		nsf_rindex_remove(&run_dom(s, r)->by_phys, r->phys, r->bytes, slot);
+		r->state = NSF_RUN_UNPINNED;
 		r->fbu = ok;
-		sl_remove(&v->by_phys, r->pn);
-		r->pn = NULL;
-		if (r->in) {
-			sl_remove(&r->dom->by_iova, r->in);
-			r->in = NULL;
-		}
-		es[i] = r;
+		s->buf.v[i] = slot;
 	}
 	/* the pieces' phys union: one problem per byte, however many domains
 	 * mapped it */
-	qsort(es, n, sizeof(es[0]), cmp_ent_phys);
+	cmp_state = s;
+	qsort(s->buf.v, n, sizeof(s->buf.v[0]), cmp_slot_phys);
 	covered = a;
 	for (size_t i = 0; i < n; i++) {
-		__u64 end = es[i]->phys + es[i]->bytes;
+		const struct run *r = R(s, s->buf.v[i]);
+		__u64 end = r->phys + r->bytes;
 
 		if (end > covered) {
-			total += end - (es[i]->phys > covered ? es[i]->phys : covered);
+			total += end - (r->phys > covered ? r->phys : covered);
 			covered = end;
 		}
 	}
@@ -757,12 +871,15 @@ static void ev_unpin(struct nsf_state *s, const struct nsflush_event *e)
 		if (skip > total)
 			skip = total;
 	}
-	/* unpin entries: all of the union (no flush), or its last @skip bytes */
+	/* the unpin's problems: all of the union (no flush), or its last
+	 * @skip bytes */
+	t->hist_from = hist_end(v);
 	covered = a;
 	for (size_t i = 0; i < n && (!ok || skip); i++) {
-		struct ent *r = es[i], *p;
+		const struct run *r = R(s, s->buf.v[i]);
 		__u64 from = r->phys > covered ? r->phys : covered;
 		__u64 end = r->phys + r->bytes;
+		struct run p;
 
 		if (end <= from)
 			continue;
@@ -772,25 +889,30 @@ static void ev_unpin(struct nsf_state *s, const struct nsflush_event *e)
 			continue;	/* flushed, before the skipped tail */
 		if (ok && total + (end - from) > skip)
 			from = end - (skip - total);
-		p = ent_new(s, v);
-		p->phys = from;
-		p->iova = r->iova + (from - r->phys);
-		p->bytes = end - from;
-		p->dom = r->dom;
-		p->origin = r->origin;
-		p->state = ST_UNPINNED;
-		p->fbm = r->fbm;
-		p->at_unpin = true;
-		p->reason = ok ? R_SKIP : R_UNPIN;
+		p = *r;
+		p.phys = from;
+		p.iova = r->iova + (from - r->phys);
+		p.bytes = end - from;
+		p.at_unpin = true;
+		p.fbu = false;	/* these bytes were not flushed at the unpin */
+		p.reason = ok ? NSF_REASON_SKIPPED_NON_RAM : NSF_REASON_NO_FLUSH_BEFORE_UNPIN;
+		v->by_reason[p.reason] += p.bytes;
+		hist_push(s, v, &p);
 	}
-	free(es);
+	t->hist_to = hist_end(v);
+	for (size_t i = 0; i < n; i++)
+		run_end(s, v, s->buf.v[i]);
 }
 
-void nsf_state_event(struct nsf_state *s, const struct nsflush_event *e)
+__u64 nsf_state_event(struct nsf_state *s, const struct nsflush_event *e)
 {
-	s->seq++;
-	s->last = *e;
-	s->last_vmm = NULL;
+	struct ticket *t = &s->ticket;
+
+	t->seq = ++s->events;
+	t->vmm = NULL;
+	t->kind = e->kind;
+	t->runs.n = 0;
+	t->hist_from = t->hist_to = 0;
 	switch (e->kind) {
 	case NSFLUSH_EV_ATTACH:
 		ev_attach(s, e);
@@ -811,59 +933,96 @@ void nsf_state_event(struct nsf_state *s, const struct nsflush_event *e)
 		ev_unpin(s, e);
 		break;
 	}
+	return t->seq;
 }
 
-static bool ranges_meet(__u64 a, __u64 alen, __u64 b, __u64 blen)
+/* flush mode, MAP: its runs with no flush become late, the tail skipped. */
+static bool late_runs(struct nsf_state *s, const struct ticket *t,
+		      const struct nsflush_flush_result *res)
 {
-	return a < b + blen && b < a + alen;
-}
+	struct vmm *v = t->vmm;
+	__u64 total = 0, skip = skipped_sum(res);
+	size_t n = 0;
 
-void nsf_state_daemon_flush(struct nsf_state *s, const struct nsflush_event *e,
-			    int kfunc_ret, const struct nsflush_flush_result *res,
-			    __u64 done_ns)
-{
-	enum reason want = e->kind == NSFLUSH_EV_UNPIN ? R_UNPIN :
-			   e->origin == NSFLUSH_ORIGIN_FOUND ? R_FOUND : R_MAP;
-	bool last = !memcmp(e, &s->last, sizeof(*e));
-	struct ent **es = NULL;
-	size_t n = 0, cap = 0, from = 0;
-	struct vmm *v;
-	__u64 total = 0, skip;
+	for (size_t i = 0; i < t->runs.n; i++) {
+		struct run *r = R(s, t->runs.v[i]);
 
-	(void)done_ns;	/* always after the mapping went live / the unpin */
-	if (e->kind != NSFLUSH_EV_MAP && e->kind != NSFLUSH_EV_UNPIN)
-		return;
-	if (last) {
-		v = s->last_vmm;	/* NULL: the event changed nothing */
-		if (!v)
-			return;
-		from = s->last_first;
-	} else {
-		v = e->kind == NSFLUSH_EV_MAP ? vmm_find(s, e->pid) : unpin_vmm(s, e);
-		if (!v)
-			return;
-	}
-	for (size_t i = from; i < v->nents; i++) {
-		struct ent *r = v->ents[i];
-
-		if (r->reason != want)
+		if (r->reason != NSF_REASON_NO_FLUSH_BEFORE_MAP &&
+		    r->reason != NSF_REASON_PRE_EXISTING)
 			continue;
-		if (last ? r->seq != s->seq :
-		    want == R_MAP ? (r->dom->id != e->domain || r->state != ST_MAPPED ||
-				     !ranges_meet(r->iova, r->bytes, e->iova, e->bytes)) :
-				    !ranges_meet(r->phys, r->bytes, e->phys, e->bytes))
-			continue;
-		VEC_PUSH(es, n, cap, r);
+		t->runs.v[n++] = t->runs.v[i];
 		total += r->bytes;
 	}
-	if (n && kfunc_ret == 0 && res) {
-		count_flush(s, v, res);
-		for (size_t i = 0; i < n; i++)
-			es[i]->reason = R_LATE;
-		skip = skipped_sum(res);
-		mark_tail(s, v, es, n, skip < total ? skip : total, R_SKIP);
+	if (!n)
+		return false;
+	count_flush(s, v, res);
+	for (size_t i = 0; i < n; i++)
+		set_reason(v, R(s, t->runs.v[i]), NSF_REASON_LATE);
+	mark_tail(s, v, t->runs.v, n, skip < total ? skip : total, NSF_REASON_SKIPPED_NON_RAM);
+	return true;
+}
+
+/* flush mode, UNPIN: its problems become late, the tail skipped. */
+static bool late_unpin(struct nsf_state *s, const struct ticket *t,
+		       const struct nsflush_flush_result *res)
+{
+	struct vmm *v = t->vmm;
+	__u64 total = 0, skip = skipped_sum(res);
+	bool any = false;
+
+	for (__u64 i = t->hist_from; i < t->hist_to; i++) {
+		struct run *r = hist_at(v, i);
+
+		if (r && r->reason == NSF_REASON_NO_FLUSH_BEFORE_UNPIN) {
+			total += r->bytes;
+			any = true;
+		}
 	}
-	free(es);
+	if (!any)
+		return false;
+	count_flush(s, v, res);
+	if (skip > total)
+		skip = total;
+	for (__u64 i = t->hist_to; i-- > t->hist_from;) {
+		struct run *r = hist_at(v, i), tail;
+
+		if (!r || r->reason != NSF_REASON_NO_FLUSH_BEFORE_UNPIN)
+			continue;
+		set_reason(v, r, NSF_REASON_LATE);
+		if (!skip)
+			continue;
+		if (r->bytes <= skip) {
+			skip -= r->bytes;
+			set_reason(v, r, NSF_REASON_SKIPPED_NON_RAM);
+			continue;
+		}
+		/* the record's skipped tail, a record of its own */
+		tail = *r;
+		tail.phys += r->bytes - skip;
+		tail.iova += r->bytes - skip;
+		tail.bytes = skip;
+		tail.reason = NSF_REASON_SKIPPED_NON_RAM;
+		v->by_reason[NSF_REASON_LATE] -= skip;
+		v->by_reason[NSF_REASON_SKIPPED_NON_RAM] += skip;
+		r->bytes -= skip;
+		skip = 0;
+		hist_push(s, v, &tail);
+	}
+	return true;
+}
+
+bool nsf_state_daemon_flush(struct nsf_state *s, __u64 ticket, int kfunc_ret,
+			    const struct nsflush_flush_result *res)
+{
+	const struct ticket *t = &s->ticket;
+
+	if (ticket != t->seq || !t->vmm || kfunc_ret || !res)
+		return false;
+	if (t->kind == NSFLUSH_EV_MAP)
+		return late_runs(s, t, res);
+	if (t->kind == NSFLUSH_EV_UNPIN)
+		return late_unpin(s, t, res);
+	return false;
 }
 
 void nsf_state_set_watch_start(struct nsf_state *s, __u64 ticks)
@@ -871,36 +1030,9 @@ void nsf_state_set_watch_start(struct nsf_state *s, __u64 ticks)
 	s->watch_ticks = ticks;
 }
 
-/* Is the record of @pid (0: every VMM) partial because it started unseen? */
-static bool unseen_history(const struct nsf_state *s, __u32 pid)
-{
-	const struct vmm *v;
-	uint64_t start;
-
-	if (!pid) {
-		for (size_t i = 0; i < s->nvmms; i++)
-			if (started_unseen(s, s->vmms[i]->start_ticks))
-				return true;
-		return false;
-	}
-	v = vmm_find(s, pid);
-	if (v)
-		return started_unseen(s, v->start_ticks);
-	return started_unseen(s, nsf_proc_start_ticks(pid, &start) ? start : 0);
-}
-
 void nsf_state_unreadable(struct nsf_state *s, __u32 pid, const char *comm)
 {
 	vmm_get(s, pid, comm)->unreadable = true;
-}
-
-/* Could the start-up walk not read what @pid (0: any VMM) had mapped? */
-static bool unreadable(const struct nsf_state *s, __u32 pid)
-{
-	for (size_t i = 0; i < s->nvmms; i++)
-		if (s->vmms[i]->unreadable && (!pid || s->vmms[i]->pid == pid))
-			return true;
-	return false;
 }
 
 void nsf_state_set_missed(struct nsf_state *s, __u64 missed)
@@ -915,17 +1047,27 @@ void nsf_state_set_lost(struct nsf_state *s, __u64 lost)
 		s->lost = lost;
 }
 
+static void free_slot_cb(void *ctx, __u32 slot)
+{
+	slot_free(ctx, slot);
+}
+
 static void vmm_forget(struct nsf_state *s, struct vmm *v)
 {
 	size_t j = 0;
 
 	for (size_t i = 0; i < s->ndoms; i++) {
-		if (s->doms[i]->vmm == v)
-			dom_free(s->doms[i]);
-		else
-			s->doms[j++] = s->doms[i];
+		struct dom *d = s->doms[i];
+
+		if (d->vmm == v) {
+			nsf_rindex_walk(&d->by_phys, free_slot_cb, s);
+			dom_free(s, d);
+		} else {
+			s->doms[j++] = d;
+		}
 	}
 	s->ndoms = j;
+	s->hist_total -= hist_len(v);
 	for (size_t i = 0; i < s->nvmms; i++)
 		if (s->vmms[i] == v) {
 			memmove(&s->vmms[i], &s->vmms[i + 1],
@@ -953,47 +1095,257 @@ void nsf_state_refresh(struct nsf_state *s)
 		}
 		nexited += v->exited;
 	}
-	while (nexited > NSF_MAX_EXITED) {
+	while (nexited > NSF_STATE_MAX_EXITED) {
 		struct vmm *oldest = NULL;
 
 		for (size_t i = 0; i < s->nvmms; i++)
 			if (s->vmms[i]->exited &&
 			    (!oldest || s->vmms[i]->exit_seq < oldest->exit_seq))
 				oldest = s->vmms[i];
-		if (s->last_vmm == oldest)
-			s->last_vmm = NULL;
+		if (s->ticket.vmm == oldest)
+			s->ticket.vmm = NULL;
 		vmm_forget(s, oldest);
 		nexited--;
 	}
 }
+
+/* ---- queries ----------------------------------------------------------- */
 
 bool nsf_state_has_pid(const struct nsf_state *s, __u32 pid)
 {
 	return vmm_find(s, pid) != NULL;
 }
 
-/* ---- reports --------------------------------------------------------- */
+static bool vmm_selected(const struct vmm *v, __u32 pid)
+{
+	return !pid || v->pid == pid;
+}
 
-struct rng {
+static void vmm_summary(const struct vmm *v, struct nsf_summary *sum)
+{
+	for (size_t i = 0; i < v->ndoms; i++) {
+		const struct dom *d = v->doms[i];
+
+		if (d->freed || !d->attached)
+			continue;
+		if (d->coherent)
+			sum->coherent++;
+		else
+			sum->noncoherent++;
+	}
+	sum->mapped += v->mapped;
+	for (int i = 0; i < 3; i++)
+		sum->mapped_by_origin[i] += v->by_origin[i];
+	sum->live += v->live;
+	sum->flushed += v->flushed;
+	for (int i = NSF_REASON_NONE + 1; i < NSF_REASON_NR; i++) {
+		sum->by_reason[i] += v->by_reason[i];
+		sum->unflushed += v->by_reason[i];
+	}
+	sum->done += v->done;
+	sum->folded_ranges += v->folded_ranges;
+	sum->folded_bytes += v->folded_bytes;
+	sum->live_runs += v->live_runs;
+}
+
+void nsf_state_summary(const struct nsf_state *s, __u32 pid, struct nsf_summary *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (size_t i = 0; i < s->nvmms; i++)
+		if (vmm_selected(s->vmms[i], pid))
+			vmm_summary(s->vmms[i], sum);
+}
+
+/* Is the record of @pid (0: every VMM) partial because it started unseen? */
+static bool unseen_history(const struct nsf_state *s, __u32 pid)
+{
+	const struct vmm *v;
+	uint64_t start;
+
+	if (!pid) {
+		for (size_t i = 0; i < s->nvmms; i++)
+			if (started_unseen(s, s->vmms[i]->start_ticks))
+				return true;
+		return false;
+	}
+	v = vmm_find(s, pid);
+	if (v)
+		return started_unseen(s, v->start_ticks);
+	return started_unseen(s, nsf_proc_start_ticks(pid, &start) ? start : 0);
+}
+
+/* Could the start-up walk not read what @pid (0: any VMM) had mapped? */
+static bool unreadable(const struct nsf_state *s, __u32 pid)
+{
+	for (size_t i = 0; i < s->nvmms; i++)
+		if (s->vmms[i]->unreadable && vmm_selected(s->vmms[i], pid))
+			return true;
+	return false;
+}
+
+unsigned int nsf_state_incomplete(const struct nsf_state *s, __u32 pid)
+{
+	return (s->lost ? NSF_INCOMPLETE_LOST_EVENTS : 0) |
+	       (s->missed ? NSF_INCOMPLETE_HOOKS_MISSED : 0) |
+	       (unseen_history(s, pid) ? NSF_INCOMPLETE_STARTED_BEFORE_WATCH : 0) |
+	       (unreadable(s, pid) ? NSF_INCOMPLETE_MAPPINGS_UNREADABLE : 0) |
+	       (s->full ? NSF_INCOMPLETE_STATE_FULL : 0);
+}
+
+__u64 nsf_state_lost(const struct nsf_state *s)
+{
+	return s->lost;
+}
+
+__u64 nsf_state_missed(const struct nsf_state *s)
+{
+	return s->missed;
+}
+
+enum nsf_status nsf_state_exit_status(const struct nsf_state *s, __u32 pid)
+{
+	struct nsf_summary sum;
+
+	if (nsf_state_incomplete(s, pid))
+		return NSF_STATUS_INCOMPLETE;
+	nsf_state_summary(s, pid, &sum);
+	return sum.unflushed ? NSF_STATUS_UNFLUSHED : NSF_STATUS_CLEAN;
+}
+
+void nsf_state_vmms(const struct nsf_state *s, __u32 pid,
+		    void (*fn)(void *ctx, const struct nsf_vmm_info *v,
+			       const struct nsf_summary *sum), void *ctx)
+{
+	for (size_t i = 0; i < s->nvmms; i++) {
+		const struct vmm *v = s->vmms[i];
+		struct nsf_vmm_info info = { .pid = v->pid, .comm = v->comm, .exited = v->exited };
+		struct nsf_summary sum = { 0 };
+
+		if (!vmm_selected(v, pid))
+			continue;
+		for (size_t j = i + 1; j < s->nvmms; j++)
+			if (s->vmms[j]->pid == v->pid)
+				info.shadowed = true;
+		vmm_summary(v, &sum);
+		fn(ctx, &info, &sum);
+	}
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void nsf_state_domains(const struct nsf_state *s, __u32 pid,
+		       void (*fn)(void *ctx, const struct nsf_domain_info *d), void *ctx)
+{
+	for (size_t i = 0; i < s->ndoms; i++) {
+		const struct dom *d = s->doms[i];
+		const char **devs = NULL;
+		__u32 *grps;
+		size_t ndevs = 0, cap = 0, m = 0;
+
+		if (!vmm_selected(d->vmm, pid))
+			continue;
+		grps = xcalloc(d->ngrps * sizeof(*grps));
+		for (size_t j = 0; j < d->ngrps; j++) {
+			grps[j] = d->grps[j].id;
+			for (size_t k = 0; k < d->grps[j].ndevs; k++)
+				VEC_PUSH(devs, ndevs, cap, d->grps[j].devs[k]);
+		}
+		qsort(grps, d->ngrps, sizeof(*grps), cmp_u32);
+		if (ndevs) {
+			qsort(devs, ndevs, sizeof(devs[0]), cmp_str);
+			for (size_t j = 1; j < ndevs; j++)
+				if (strcmp(devs[m], devs[j]))
+					devs[++m] = devs[j];
+			ndevs = m + 1;
+		}
+		fn(ctx, &(struct nsf_domain_info){
+			.id = d->id, .container = d->container, .pid = d->vmm->pid,
+			.comm = d->vmm->comm, .backend = d->backend, .coherent = d->coherent,
+			.state = d->freed ? "freed" : d->attached ? "attached" : "detached",
+			.groups = grps, .ngroups = d->ngrps,
+			.devices = devs, .ndevices = ndevs,
+		});
+		free(grps);
+		free(devs);
+	}
+}
+
+/* Merges consecutive ranges on their way to the caller. */
+struct emitter {
+	const struct nsf_state *s;
+	void (*fn)(void *ctx, const struct nsf_range *r);
+	void *ctx;
 	__u32 pid;
-	__u64 phys, iova, bytes, domain;
-	__u8 origin, state, reason;
-	bool fbm, fbu, at_unpin;
+	__u64 domain;
+	struct nsf_range cur;
+	bool have;
+	struct run *rest;	/* a VMM's runs not mapped, and its history */
+	size_t nrest, crest;
 };
 
-struct summary {
-	__u64 noncoherent, coherent, mapped, live, flushed, unflushed;
-	__u64 found;		/* unflushed because pre-existing */
-};
+static bool same_attrs(const struct nsf_range *x, const struct nsf_range *y)
+{
+	return x->pid == y->pid && x->domain == y->domain && x->origin == y->origin &&
+	       x->state == y->state && x->reason == y->reason && x->at_unpin == y->at_unpin &&
+	       x->flushed_before_map == y->flushed_before_map &&
+	       x->flushed_before_unpin == y->flushed_before_unpin;
+}
+
+static void emit_flush(struct emitter *em)
+{
+	if (em->have)
+		em->fn(em->ctx, &em->cur);
+	em->have = false;
+}
+
+static void emit(struct emitter *em, const struct run *r)
+{
+	struct nsf_range x = {
+		.pid = em->pid, .phys = r->phys, .iova = r->iova, .bytes = r->bytes,
+		.domain = em->domain, .origin = r->origin, .state = r->state,
+		.reason = r->reason, .at_unpin = r->at_unpin,
+		.flushed_before_map = r->fbm, .flushed_before_unpin = r->fbu,
+	};
+
+	if (em->have && same_attrs(&em->cur, &x) && em->cur.iova + em->cur.bytes == x.iova &&
+	    em->cur.phys + em->cur.bytes == x.phys) {
+		em->cur.bytes += x.bytes;
+		return;
+	}
+	emit_flush(em);
+	em->cur = x;
+	em->have = true;
+}
+
+static void emit_mapped(void *ctx, __u32 slot)
+{
+	struct emitter *em = ctx;
+
+	emit(em, R(em->s, slot));
+}
+
+static void collect_unmapped(void *ctx, __u32 slot)
+{
+	struct emitter *em = ctx;
+	const struct run *r = R(em->s, slot);
+
+	if (r->state != NSF_RUN_MAPPED)
+		VEC_PUSH(em->rest, em->nrest, em->crest, *r);
+}
 
 #define CMP(a, b) do { if ((a) != (b)) return (a) < (b) ? -1 : 1; } while (0)
 
-static int cmp_rng_merge(const void *a, const void *b)
+static int cmp_rest(const void *a, const void *b)
 {
-	const struct rng *x = a, *y = b;
+	const struct run *x = a, *y = b;
 
-	CMP(x->pid, y->pid);
-	CMP(x->domain, y->domain);
+	CMP(cmp_state->dslot[x->dom]->id, cmp_state->dslot[y->dom]->id);
+	CMP(x->dom, y->dom);
 	CMP(x->origin, y->origin);
 	CMP(x->state, y->state);
 	CMP(x->reason, y->reason);
@@ -1005,584 +1357,91 @@ static int cmp_rng_merge(const void *a, const void *b)
 	return 0;
 }
 
-static int cmp_rng_show(const void *a, const void *b)
+static int cmp_dom(const void *a, const void *b)
 {
-	const struct rng *x = a, *y = b;
+	const struct dom *x = *(struct dom *const *)a, *y = *(struct dom *const *)b;
 
-	CMP(x->pid, y->pid);
-	CMP(x->domain, y->domain);
-	CMP(x->iova, y->iova);
-	CMP(x->at_unpin, y->at_unpin);
-	CMP(x->state, y->state);
-	CMP(x->reason, y->reason);
-	CMP(x->phys, y->phys);
+	CMP(x->id, y->id);
+	CMP(x->slot, y->slot);
 	return 0;
 }
 
-static bool vmm_selected(const struct vmm *v, __u32 pid)
+static int cmp_vmm_pid(const void *a, const void *b)
 {
-	return !pid || v->pid == pid;
+	const struct vmm *x = *(struct vmm *const *)a, *y = *(struct vmm *const *)b;
+
+	CMP(x->pid, y->pid);
+	return 0;
 }
 
-/* The merged ranges of the selected VMMs, in display order. */
-static struct rng *ranges(const struct nsf_state *s, __u32 pid, size_t *count)
+void nsf_state_ranges(const struct nsf_state *s, __u32 pid,
+		      void (*fn)(void *ctx, const struct nsf_range *r), void *ctx)
 {
-	struct rng *r = NULL;
-	size_t n = 0, cap = 0, m = 0;
+	struct emitter em = { .s = s, .fn = fn, .ctx = ctx };
+	struct vmm **vs = xcalloc(s->nvmms * sizeof(*vs));
+	size_t nv = 0;
 
-	for (size_t i = 0; i < s->nvmms; i++) {
-		const struct vmm *v = s->vmms[i];
-
-		if (!vmm_selected(v, pid))
-			continue;
-		for (size_t j = 0; j < v->nents; j++) {
-			const struct ent *e = v->ents[j];
-			struct rng x = {
-				.pid = e->pid, .phys = e->phys, .iova = e->iova,
-				.bytes = e->bytes, .domain = e->dom->id,
-				.origin = e->origin, .state = e->state,
-				.reason = e->reason, .fbm = e->fbm, .fbu = e->fbu,
-				.at_unpin = e->at_unpin,
-			};
-
-			VEC_PUSH(r, n, cap, x);
-		}
-	}
-	if (n) {
-		qsort(r, n, sizeof(r[0]), cmp_rng_merge);
-		for (size_t i = 1; i < n; i++) {
-			struct rng *c = &r[m], *x = &r[i];
-
-			if (c->pid == x->pid && c->domain == x->domain &&
-			    c->origin == x->origin && c->state == x->state &&
-			    c->reason == x->reason && c->fbm == x->fbm && c->fbu == x->fbu &&
-			    c->at_unpin == x->at_unpin &&
-			    c->iova + c->bytes == x->iova && c->phys + c->bytes == x->phys)
-				c->bytes += x->bytes;
-			else
-				r[++m] = *x;
-		}
-		n = m + 1;
-		qsort(r, n, sizeof(r[0]), cmp_rng_show);
-	}
-	*count = n;
-	return r;
-}
-
-static void vmm_summary(const struct nsf_state *s, const struct vmm *v, struct summary *sum)
-{
-	for (size_t i = 0; i < s->ndoms; i++) {
-		const struct dom *d = s->doms[i];
-
-		if (d->vmm != v || d->freed || !d->attached)
-			continue;
-		if (d->coherent)
-			sum->coherent++;
-		else
-			sum->noncoherent++;
-	}
-	sum->mapped += v->mapped_bytes;
-	sum->flushed += v->flushed_bytes;
-	for (size_t i = 0; i < v->nents; i++) {
-		const struct ent *e = v->ents[i];
-
-		if (e->state == ST_MAPPED)
-			sum->live += e->bytes;
-		if (e->reason != R_NONE)
-			sum->unflushed += e->bytes;
-		if (e->reason == R_FOUND)
-			sum->found += e->bytes;
-	}
-}
-
-static void summary(const struct nsf_state *s, __u32 pid, struct summary *sum)
-{
-	memset(sum, 0, sizeof(*sum));
 	for (size_t i = 0; i < s->nvmms; i++)
 		if (vmm_selected(s->vmms[i], pid))
-			vmm_summary(s, s->vmms[i], sum);
-}
+			vs[nv++] = s->vmms[i];
+	/* by pid; a pid's VMMs oldest first (qsort is not stable: insertion) */
+	for (size_t i = 1; i < nv; i++)
+		for (size_t j = i; j > 0 && cmp_vmm_pid(&vs[j - 1], &vs[j]) > 0; j--) {
+			struct vmm *t = vs[j];
 
-/*
- * Writes @in[0..n) (stops at NUL) as valid UTF-8: invalid bytes become
- * U+FFFD. @esc escapes one ASCII character or returns NULL.
- */
-static void put_text(FILE *out, const char *in, size_t n, const char *(*esc)(int c))
-{
-	const unsigned char *p = (const unsigned char *)in;
-	size_t i = 0;
-
-	while (i < n && p[i]) {
-		unsigned char c = p[i];
-		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
-			     (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-		bool valid = len > 0 && i + len <= n && !(len == 2 && c < 0xc2);
-		__u32 cp = len == 1 ? c : c & (0x7f >> len);
-
-		for (size_t k = 1; valid && k < len; k++) {
-			valid = (p[i + k] & 0xc0) == 0x80;
-			cp = cp << 6 | (p[i + k] & 0x3f);
+			vs[j] = vs[j - 1];
+			vs[j - 1] = t;
 		}
-		if (valid && len > 1)
-			valid = !(len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) &&
-				!(len == 4 && (cp < 0x10000 || cp > 0x10ffff));
-		if (!valid) {
-			fputs("\xef\xbf\xbd", out);
-			i++;
-		} else if (len == 1) {
-			const char *e = esc(c);
+	for (size_t i = 0; i < nv; i++) {
+		struct vmm *v = vs[i];
+		struct dom **ds = xcalloc(v->ndoms * sizeof(*ds));
+		size_t k = 0;
 
-			if (e)
-				fputs(e, out);
-			else
-				fputc(c, out);
-			i++;
-		} else {
-			fwrite(p + i, 1, len, out);
-			i += len;
+		memcpy(ds, v->doms, v->ndoms * sizeof(*ds));
+		qsort(ds, v->ndoms, sizeof(*ds), cmp_dom);
+		em.pid = v->pid;
+		em.nrest = 0;
+		for (size_t j = 0; j < v->ndoms; j++)
+			nsf_rindex_walk(&ds[j]->by_phys, collect_unmapped, &em);
+		for (size_t j = v->hist_head; j < v->hist_n; j++)
+			VEC_PUSH(em.rest, em.nrest, em.crest, v->hist[j]);
+		cmp_state = s;
+		qsort(em.rest, em.nrest, sizeof(*em.rest), cmp_rest);
+		for (size_t j = 0; j < v->ndoms; j++) {
+			em.domain = ds[j]->id;
+			nsf_rindex_walk(&ds[j]->by_iova, emit_mapped, &em);
+			for (; k < em.nrest && em.rest[k].dom == ds[j]->slot; k++)
+				emit(&em, &em.rest[k]);
+			emit_flush(&em);
 		}
+		free(ds);
 	}
+	free(em.rest);
+	free(vs);
 }
 
-static const char *json_esc(int c)
+void nsf_state_totals(const struct nsf_state *s, struct nsf_state_totals *t)
 {
-	static char buf[8];
-
-	switch (c) {
-	case '"':
-		return "\\\"";
-	case '\\':
-		return "\\\\";
-	case '\n':
-		return "\\n";
-	case '\t':
-		return "\\t";
-	}
-	if (c < 0x20 || c == 0x7f) {
-		snprintf(buf, sizeof(buf), "\\u%04x", c);
-		return buf;
-	}
-	return NULL;
-}
-
-static const char *prom_esc(int c)
-{
-	switch (c) {
-	case '"':
-		return "\\\"";
-	case '\\':
-		return "\\\\";
-	case '\n':
-		return "\\n";
-	}
-	return NULL;
-}
-
-/* Table cells: no control characters. */
-static const char *table_esc(int c)
-{
-	return c < 0x20 || c == 0x7f ? "?" : NULL;
-}
-
-static void json_str(FILE *out, const char *str, size_t n)
-{
-	fputc('"', out);
-	put_text(out, str, n, json_esc);
-	fputc('"', out);
-}
-
-static const char *dom_state(const struct dom *d)
-{
-	return d->freed ? "freed" : d->attached ? "attached" : "detached";
-}
-
-static const char *backend_name(__u8 backend)
-{
-	switch (backend) {
-	case NSFLUSH_BACKEND_TYPE1:
-		return "vfio-type1";
-	case NSFLUSH_BACKEND_IOMMUFD:
-		return "iommufd";
-	}
-	return "unknown";
-}
-
-/* The domain's devices: its groups' devices, sorted, once each. */
-static size_t dom_devices(const struct dom *d, const char ***out)
-{
-	const char **devs = NULL;
-	size_t n = 0, cap = 0, m = 0;
-
-	for (size_t i = 0; i < d->ngrps; i++)
-		for (size_t j = 0; j < d->grps[i].ndevs; j++)
-			VEC_PUSH(devs, n, cap, d->grps[i].devs[j]);
-	if (n) {
-		qsort(devs, n, sizeof(devs[0]), cmp_str);
-		for (size_t i = 1; i < n; i++)
-			if (strcmp(devs[m], devs[i]))
-				devs[++m] = devs[i];
-		n = m + 1;
-	}
-	*out = devs;
-	return n;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static size_t dom_groups(const struct dom *d, __u32 **out)
-{
-	__u32 *g = xcalloc(d->ngrps * sizeof(*g));
-
-	for (size_t i = 0; i < d->ngrps; i++)
-		g[i] = d->grps[i].id;
-	qsort(g, d->ngrps, sizeof(*g), cmp_u32);
-	*out = g;
-	return d->ngrps;
-}
-
-#define U64(x) ((unsigned long long)(x))
-
-void nsf_state_report_json(const struct nsf_state *s, __u32 pid, FILE *out)
-{
-	struct summary sum;
-	struct rng *r;
-	size_t n;
-	bool first = true;
-
-	summary(s, pid, &sum);
-	fprintf(out, "{\n  \"version\": 1,\n  \"mode\": \"%s\",\n", nsf_mode_name(s->mode));
-	if (pid)
-		fprintf(out, "  \"pid\": %u,\n", pid);
-	else
-		fputs("  \"pid\": null,\n", out);
-	{
-		bool unseen = unseen_history(s, pid);
-		const char *sep = "";
-
-		bool unread = unreadable(s, pid);
-
-		fprintf(out, "  \"complete\": %s,\n  \"incomplete\": [",
-			s->lost || s->missed || unseen || unread ? "false" : "true");
-		if (s->lost) {
-			fputs("\"lost-events\"", out);
-			sep = ", ";
-		}
-		if (s->missed) {
-			fprintf(out, "%s\"hooks-missed\"", sep);
-			sep = ", ";
-		}
-		if (unseen) {
-			fprintf(out, "%s\"started-before-watch\"", sep);
-			sep = ", ";
-		}
-		if (unread)
-			fprintf(out, "%s\"mappings-unreadable\"", sep);
-		fputs("],\n", out);
-	}
-	fprintf(out, "  \"summary\": {\"noncoherent_domains\": %llu, \"coherent_domains\": %llu, "
-		"\"mapped_bytes\": %llu, \"live_bytes\": %llu, \"flushed_bytes\": %llu, "
-		"\"unflushed_bytes\": %llu, \"preexisting_bytes\": %llu, \"lost_events\": %llu, "
-		"\"hook_misses\": %llu},\n",
-		U64(sum.noncoherent), U64(sum.coherent), U64(sum.mapped), U64(sum.live),
-		U64(sum.flushed), U64(sum.unflushed), U64(sum.found), U64(s->lost), U64(s->missed));
-
-	fputs("  \"vmms\": [", out);
+	memset(t, 0, sizeof(*t));
+	t->flushed = s->flushed_total;
+	memcpy(t->skipped, s->skipped_total, sizeof(t->skipped));
+	t->events = s->events;
+	t->live_runs = s->runs_used;
+	t->history = s->hist_total;
+	t->mem_bytes = sizeof(*s) + NSF_STATE_MAX_DOMAINS * sizeof(*s->dslot) +
+		       s->nchunks * (CHUNK_RUNS * sizeof(struct run) + sizeof(*s->chunk)) +
+		       s->cvmms * sizeof(*s->vmms) + s->cdoms * sizeof(*s->doms) +
+		       s->buf.cap * sizeof(__u32) + s->ticket.runs.cap * sizeof(__u32);
 	for (size_t i = 0; i < s->nvmms; i++) {
 		const struct vmm *v = s->vmms[i];
 
-		if (!vmm_selected(v, pid))
-			continue;
-		fprintf(out, "%s\n    {\"pid\": %u, \"comm\": ", first ? "" : ",", v->pid);
-		json_str(out, v->comm, sizeof(v->comm));
-		fprintf(out, ", \"exited\": %s}", v->exited ? "true" : "false");
-		first = false;
+		t->mem_bytes += sizeof(*v) + v->hist_cap * sizeof(*v->hist) +
+				v->cdoms * sizeof(*v->doms);
 	}
-	fputs(first ? "],\n" : "\n  ],\n", out);
-
-	first = true;
-	fputs("  \"domains\": [", out);
 	for (size_t i = 0; i < s->ndoms; i++) {
 		const struct dom *d = s->doms[i];
-		const char **devs;
-		__u32 *grps;
-		size_t ndevs, ngrps;
 
-		if (!vmm_selected(d->vmm, pid))
-			continue;
-		fprintf(out, "%s\n    {\"domain\": \"0x%llx\", \"pid\": %u, \"comm\": ",
-			first ? "" : ",", U64(d->id), d->vmm->pid);
-		json_str(out, d->vmm->comm, sizeof(d->vmm->comm));
-		fprintf(out, ", \"backend\": \"%s\", \"container\": \"0x%llx\", "
-			"\"coherent\": %s, \"groups\": [",
-			backend_name(d->backend), U64(d->container), d->coherent ? "true" : "false");
-		ngrps = dom_groups(d, &grps);
-		for (size_t j = 0; j < ngrps; j++)
-			fprintf(out, "%s%u", j ? ", " : "", grps[j]);
-		free(grps);
-		fputs("], \"devices\": [", out);
-		ndevs = dom_devices(d, &devs);
-		for (size_t j = 0; j < ndevs; j++) {
-			fputs(j ? ", " : "", out);
-			json_str(out, devs[j], strlen(devs[j]));
-		}
-		free(devs);
-		fprintf(out, "], \"state\": \"%s\"}", dom_state(d));
-		first = false;
+		t->mem_bytes += sizeof(*d) + d->cgrps * sizeof(*d->grps) +
+				nsf_rindex_mem(&d->by_iova) + nsf_rindex_mem(&d->by_phys);
 	}
-	fputs(first ? "],\n" : "\n  ],\n", out);
-
-	r = ranges(s, pid, &n);
-	fputs("  \"ranges\": [", out);
-	for (size_t i = 0; i < n; i++) {
-		fprintf(out, "%s\n    {\"pid\": %u, \"phys\": \"0x%llx\", \"bytes\": %llu, "
-			"\"iova\": \"0x%llx\", \"domain\": \"0x%llx\", \"origin\": \"%s\", "
-			"\"point\": \"%s\", \"state\": \"%s\", \"flushed_before_map\": %s, "
-			"\"flushed_before_unpin\": %s, \"reason\": ",
-			i ? "," : "", r[i].pid, U64(r[i].phys), U64(r[i].bytes),
-			U64(r[i].iova), U64(r[i].domain),
-			origin_names[r[i].origin < 3 ? r[i].origin : 0],
-			r[i].at_unpin ? "unpin" : "map",
-			state_names[r[i].state], r[i].fbm ? "true" : "false",
-			r[i].fbu ? "true" : "false");
-		if (r[i].reason)
-			fprintf(out, "\"%s\"}", reason_names[r[i].reason]);
-		else
-			fputs("null}", out);
-	}
-	fputs(n ? "\n  ]\n}\n" : "]\n}\n", out);
-	free(r);
-}
-
-int nsf_state_exit_status(const struct nsf_state *s, __u32 pid)
-{
-	struct summary sum;
-
-	if (s->lost || s->missed || unseen_history(s, pid) || unreadable(s, pid))
-		return 3;
-	summary(s, pid, &sum);
-	return sum.unflushed ? 1 : 0;
-}
-
-/* "256 MiB", "1.5 GiB", "4 KiB", "512 B" */
-static const char *human(__u64 bytes, char *buf, size_t size)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	int u = 0;
-
-	while (u < 6 && bytes >= (1ULL << (10 * (u + 1))))
-		u++;
-	if (!u || !(bytes & ((1ULL << (10 * u)) - 1)))
-		snprintf(buf, size, "%llu %s", U64(bytes >> (10 * u)), units[u]);
-	else
-		snprintf(buf, size, "%.1f %s", (double)bytes / (double)(1ULL << (10 * u)),
-			 units[u]);
-	return buf;
-}
-
-/* "256 MiB (268435456 bytes)", or "512 B" when that says it all */
-static const char *human_exact(__u64 bytes, char *buf, size_t size)
-{
-	char h[32];
-
-	if (bytes < 1024)
-		return human(bytes, buf, size);
-	snprintf(buf, size, "%s (%llu bytes)", human(bytes, h, sizeof(h)), U64(bytes));
-	return buf;
-}
-
-static void table_comm(FILE *out, const char *comm, int width)
-{
-	char buf[3 * NSFLUSH_COMM_LEN + 1];
-	FILE *f = fmemopen(buf, sizeof(buf), "w");
-
-	if (!f) {
-		fprintf(out, "%-*s", width, "?");
-		return;
-	}
-	put_text(f, comm, NSFLUSH_COMM_LEN, table_esc);
-	fputc('\0', f);
-	fclose(f);
-	buf[sizeof(buf) - 1] = '\0';
-	fprintf(out, "%-*s", width, buf[0] ? buf : "-");
-}
-
-void nsf_state_report_table(const struct nsf_state *s, __u32 pid, FILE *out)
-{
-	char b1[64], b2[64];
-	struct summary sum;
-	struct rng *r;
-	size_t n, nbad = 0;
-
-	summary(s, pid, &sum);
-	if (pid)
-		fprintf(out, "nsflush audit, mode %s, pid %u\n", nsf_mode_name(s->mode), pid);
-	else
-		fprintf(out, "nsflush audit, mode %s, all VMMs\n", nsf_mode_name(s->mode));
-	if (s->lost)
-		fprintf(out, "\nAUDIT INCOMPLETE: %llu events were lost; ranges below may be missing\n",
-			U64(s->lost));
-	if (s->missed)
-		fprintf(out, "\nAUDIT INCOMPLETE: the kernel skipped nsflush's hooks %llu times "
-			"(recursion): those maps or unpins may be unflushed and unrecorded\n",
-			U64(s->missed));
-	if (unreadable(s, pid))
-		fprintf(out, "\nAUDIT INCOMPLETE: what was mapped before nsflushd started could not "
-			"be read (iommufd, or pages no longer at their user address)\n");
-	if (unseen_history(s, pid))
-		fprintf(out, "\nAUDIT INCOMPLETE: %s started before nsflushd was watching; "
-			"what it mapped before then is not known\n",
-			pid ? "this process" : "a process");
-	fprintf(out, "\nSummary\n");
-	fprintf(out, "  non-coherent domains  %llu attached (coherent: %llu)\n",
-		U64(sum.noncoherent), U64(sum.coherent));
-	fprintf(out, "  mapped non-coherently %s ever, %s live now\n",
-		human_exact(sum.mapped, b1, sizeof(b1)), human(sum.live, b2, sizeof(b2)));
-	fprintf(out, "  flushed               %s\n", human_exact(sum.flushed, b1, sizeof(b1)));
-	fprintf(out, "  unflushed             %s\n", human_exact(sum.unflushed, b1, sizeof(b1)));
-	fprintf(out, "  lost events           %llu\n", U64(s->lost));
-	for (size_t i = 0; i < s->nvmms; i++) {
-		const struct vmm *v = s->vmms[i];
-
-		if (!vmm_selected(v, pid))
-			continue;
-		fprintf(out, "  VMM                   %u ", v->pid);
-		table_comm(out, v->comm, 0);
-		fputs(v->exited ? " (exited)\n" : " (running)\n", out);
-	}
-
-	fprintf(out, "\nDomains\n");
-	fprintf(out, "  %-18s %-7s %-16s %-10s %-8s %-8s %-9s %s\n", "DOMAIN", "PID", "COMM",
-		"BACKEND", "COHERENT", "GROUPS", "STATE", "DEVICES");
-	for (size_t i = 0; i < s->ndoms; i++) {
-		const struct dom *d = s->doms[i];
-		const char **devs;
-		__u32 *grps;
-		size_t ndevs, ngrps;
-		int len = 0;
-
-		if (!vmm_selected(d->vmm, pid))
-			continue;
-		fprintf(out, "  0x%-16llx %-7u ", U64(d->id), d->vmm->pid);
-		table_comm(out, d->vmm->comm, 16);
-		fprintf(out, " %-10s %-8s ", backend_name(d->backend), d->coherent ? "yes" : "no");
-		ngrps = dom_groups(d, &grps);
-		for (size_t j = 0; j < ngrps; j++)
-			len += fprintf(out, "%s%u", j ? "," : "", grps[j]);
-		if (!ngrps)
-			len += fprintf(out, "-");
-		free(grps);
-		fprintf(out, "%*s %-9s ", len < 8 ? 8 - len : 0, "", dom_state(d));
-		ndevs = dom_devices(d, &devs);
-		for (size_t j = 0; j < ndevs; j++) {
-			fputs(j ? "," : "", out);
-			put_text(out, devs[j], strlen(devs[j]), table_esc);
-		}
-		fputs(ndevs ? "\n" : "-\n", out);
-		free(devs);
-	}
-
-	r = ranges(s, pid, &n);
-	for (size_t i = 0; i < n; i++)
-		nbad += r[i].reason != R_NONE;
-	fprintf(out, "\nUnflushed ranges: %zu\n", nbad);
-	if (nbad)
-		fprintf(out, "  %-7s %-18s %-10s %-14s %-18s %-18s %-9s %s\n", "PID", "PHYS",
-			"SIZE", "BYTES", "IOVA", "DOMAIN", "STATE", "REASON");
-	for (size_t i = 0; i < n; i++) {
-		if (r[i].reason == R_NONE)
-			continue;
-		fprintf(out, "  %-7u 0x%-16llx %-10s %-14llu 0x%-16llx 0x%-16llx %-9s %s%s\n",
-			r[i].pid, U64(r[i].phys), human(r[i].bytes, b1, sizeof(b1)),
-			U64(r[i].bytes), U64(r[i].iova), U64(r[i].domain),
-			state_names[r[i].state], reason_names[r[i].reason],
-			r[i].origin == NSFLUSH_ORIGIN_ATTACH ? " (at attach)" :
-			r[i].origin == NSFLUSH_ORIGIN_FOUND ? " (found at start)" : "");
-	}
-	free(r);
-	if (s->lost)
-		fprintf(out, "\nAUDIT INCOMPLETE: %llu events lost\n", U64(s->lost));
-	if (s->missed)
-		fprintf(out, "\nAUDIT INCOMPLETE: hooks skipped %llu times\n", U64(s->missed));
-	if (unseen_history(s, pid))
-		fputs("\nAUDIT INCOMPLETE: started before nsflushd was watching\n", out);
-	if (unreadable(s, pid))
-		fputs("\nAUDIT INCOMPLETE: mappings found at start unreadable\n", out);
-}
-
-static void prom_labels(FILE *out, const struct vmm *v)
-{
-	fprintf(out, "{pid=\"%u\",comm=\"", v->pid);
-	put_text(out, v->comm, sizeof(v->comm), prom_esc);
-	fputs("\"}", out);
-}
-
-/* A VMM shadowed by a newer one with the same pid (pid reuse) would
- * repeat the same label set: only the newest is exported. */
-static bool prom_shadowed(const struct nsf_state *s, size_t i)
-{
-	for (size_t j = i + 1; j < s->nvmms; j++)
-		if (s->vmms[j]->pid == s->vmms[i]->pid)
-			return true;
-	return false;
-}
-
-void nsf_state_write_prom(const struct nsf_state *s, FILE *out)
-{
-	static const struct {
-		const char *name, *help;
-	} gauges[] = {
-		{ "nsflush_noncoherent_domains",
-		  "Non-coherent IOMMU domains the VMM has attached now." },
-		{ "nsflush_mapped_bytes",
-		  "Bytes the VMM has mapped into non-coherent domains now." },
-		{ "nsflush_unflushed_bytes",
-		  "Bytes of the VMM's memory without a flush before map or before unpin." },
-		{ "nsflush_preexisting_bytes",
-		  "Of those, bytes found mapped when nsflushd started, with no flush known." },
-	};
-
-	for (size_t g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {
-		fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name, gauges[g].help,
-			gauges[g].name);
-		for (size_t i = 0; i < s->nvmms; i++) {
-			struct summary sum = { 0 };
-			__u64 val;
-
-			if (prom_shadowed(s, i))
-				continue;
-			vmm_summary(s, s->vmms[i], &sum);
-			val = g == 0 ? sum.noncoherent : g == 1 ? sum.live : g == 2 ? sum.unflushed :
-			      sum.found;
-			fputs(gauges[g].name, out);
-			prom_labels(out, s->vmms[i]);
-			fprintf(out, " %llu\n", U64(val));
-		}
-	}
-	fputs("# HELP nsflush_flushed_bytes_total Bytes flushed for VMMs (before map, before unpin, late).\n"
-	      "# TYPE nsflush_flushed_bytes_total counter\n", out);
-	fprintf(out, "nsflush_flushed_bytes_total %llu\n", U64(s->flushed_total));
-	fputs("# HELP nsflush_flush_skipped_bytes_total Bytes flushes skipped, not ordinary cacheable RAM.\n"
-	      "# TYPE nsflush_flush_skipped_bytes_total counter\n", out);
-	for (int i = 0; i < NSFLUSH_SKIP_NR; i++)
-		fprintf(out, "nsflush_flush_skipped_bytes_total{reason=\"%s\"} %llu\n",
-			skip_names[i], U64(s->skipped_total[i]));
-	fputs("# HELP nsflush_events_lost_total Kernel events lost (the audit is incomplete).\n"
-	      "# TYPE nsflush_events_lost_total counter\n", out);
-	fprintf(out, "nsflush_events_lost_total %llu\n", U64(s->lost));
-	fputs("# HELP nsflush_hook_misses_total Hooks the kernel skipped (recursion): maps or "
-	      "unpins possibly unflushed (the audit is incomplete).\n"
-	      "# TYPE nsflush_hook_misses_total counter\n", out);
-	fprintf(out, "nsflush_hook_misses_total %llu\n", U64(s->missed));
-	fprintf(out, "# HELP nsflush_enforcing 1 while the hooks flush at the reference points "
-		"(enforce mode).\n# TYPE nsflush_enforcing gauge\nnsflush_enforcing %d\n",
-		s->mode == NSF_MODE_ENFORCE);
-	fputs("# HELP nsflush_mode The mode nsflushd runs in (1: this one).\n"
-	      "# TYPE nsflush_mode gauge\n", out);
-	for (int m = NSF_MODE_AUDIT; m <= NSF_MODE_ENFORCE; m++)
-		fprintf(out, "nsflush_mode{mode=\"%s\"} %d\n", nsf_mode_name(m), (int)s->mode == m);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "nsf.h"
+#include "prom.h"
 #include "state.h"
 #include "textfile.h"
 
@@ -57,7 +58,7 @@ fail:
 
 void nsf_textfile_render(FILE *out, const struct nsf_state *s, const struct nsf_textfile_daemon *d)
 {
-	nsf_state_write_prom(s, out);
+	nsf_prom_write(s, out);
 	fprintf(out, "# HELP nsflush_build_info nsflushd's version.\n"
 		"# TYPE nsflush_build_info gauge\nnsflush_build_info{version=\"%s\"} 1\n",
 		NSF_VERSION);

@@ -14,7 +14,7 @@
  * a partial one; on error the temporary file is removed and the previous
  * nsflush.prom stays.
  *
- * After the state's metrics (nsf_state_write_prom) come nsflushd's own:
+ * After the state's metrics (nsf_prom_write) come nsflushd's own:
  *   nsflush_build_info{version}            always 1
  *   nsflush_textfile_timestamp_seconds     when this file was written (Unix
  *                                          time): old means nsflushd is hung

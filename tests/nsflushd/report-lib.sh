@@ -38,8 +38,10 @@ check_scenario() {
 		"$(report "$s" "$mode" '"\(.complete) \(.summary.lost_events)"')"
 	expect_eq "$t: mapped = map requests + attach-time maps" "$total" \
 		"$(report "$s" "$mode" .summary.mapped_bytes)"
-	expect_eq "$t: runs by origin (map, attach)" "$m $a" \
-		"$(bytes_where "$s" "$mode" '.origin == "map" and .point == "map"') $(bytes_where "$s" "$mode" '.origin == "attach" and .point == "map"')"
+	expect_eq "$t: mapped by origin (map, attach)" "$m $a" \
+		"$(report "$s" "$mode" '"\(.summary.mapped_by_origin.map) \(.summary.mapped_by_origin.attach)"')"
+	expect_eq "$t: every mapped byte listed as a run or folded as done" "$total" \
+		"$(report "$s" "$mode" '([.ranges[] | select(.point == "map") | .bytes] | add // 0) + .summary.done_bytes')"
 	expect_eq "$t: nothing left mapped" 0 "$(report "$s" "$mode" .summary.live_bytes)"
 	expect_eq "$t: non-coherent $backend domains, with the VMM's pid" \
 		"$backend false $(meta "$s" "$mode" pid)" \

@@ -70,7 +70,9 @@ check_mode() {	# KERNEL MODE
 	expect_eq "$t: mapped = workload's maps + one 2-page probe (merge: no probe)" "$total" \
 		"$(q "$mode" .summary.mapped_bytes)"
 	expect_eq "$t: map-origin runs = maps, attach-origin (probe) = $probe" "$maps $probe" \
-		"$(bytes_where "$mode" '.origin == "map" and .point == "map"') $(bytes_where "$mode" '.origin == "attach" and .point == "map"')"
+		"$(q "$mode" '"\(.summary.mapped_by_origin.map) \(.summary.mapped_by_origin.attach)"')"
+	expect_eq "$t: every mapped byte listed as a run or folded as done" "$total" \
+		"$(q "$mode" '([.ranges[] | select(.point == "map") | .bytes] | add // 0) + .summary.done_bytes')"
 	expect_eq "$t: nothing left mapped" 0 "$(q "$mode" .summary.live_bytes)"
 
 	# the non-last detach: no unmap, no unpin, no flush. (Audit lists the
@@ -130,7 +132,7 @@ check_rejoin() {	# KERNEL MODE
 		"$(ev "$mode" | grep "^attach pid=$pid " | sed 's/.* group=\([0-9]*\).*/\1/' | sort -n | paste -sd,) $(ev "$mode" | grep -E "^(map|attach|detach|unmap|domain-free) pid=$pid " | sed 's/.* domain=\([^ ]*\).*/\1/' | sort -u | wc -l)"
 	expect_eq "$t: mapped = maps + one probe (rejoining merges again: no probe, no replay)" \
 		"$((m + probe)) $m $probe 0" \
-		"$(q "$mode" .summary.mapped_bytes) $(bytes_where "$mode" '.origin == "map" and .point == "map"') $(bytes_where "$mode" '.origin == "attach" and .point == "map"') $(q "$mode" .summary.live_bytes)"
+		"$(q "$mode" '"\(.summary.mapped_bytes) \(.summary.mapped_by_origin.map) \(.summary.mapped_by_origin.attach) \(.summary.live_bytes)"')"
 	expect_eq "$t: no unmap or unpin from the first detach event to the last (the release)" 0 \
 		"$(ev "$mode" | grep " pid=$pid " | sed -n '/^detach /,$p' | tac | sed -n '/^detach /,$p' | grep -cE '^(unmap|unpin) ')"
 	case $mode in
