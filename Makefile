@@ -147,8 +147,19 @@ demo: all static kmods
 	$(Q)tests/vm/run --kernel $(DEMO_KERNEL) -- \
 		env NSFLUSH_DEMO_BACKEND=$(DEMO_BACKEND) tests/demo
 
+# make bench: the flush loop on the host CPU, the state engine at 10 k / 1 M
+# / 10 M live runs, and the lab's kernel -> daemon pipeline.
+bench: bench-flush bench-state
+
 bench-flush: $(BUILD)/bench-flush
 	$(Q)$(BUILD)/bench-flush
+
+bench-state: $(BUILD)/bench-state
+	$(Q)$(BUILD)/bench-state
+
+$(BUILD)/bench-state: tests/bench/bench-state.c $(LIB_OBJS) | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LIBS) -o $@
 
 $(BUILD)/bench-flush: tests/bench/bench-flush.c kmod/flush_loop.h | $(BUILD)
 	$(call msg,CC,$@)
@@ -161,7 +172,7 @@ clean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)
 
-.PHONY: all static kmods unit variant check demo bench-flush vmlinux clean
+.PHONY: all static kmods unit variant check demo bench bench-flush bench-state vmlinux clean
 # Keep skeletons and objects between runs.
 .SECONDARY:
 

@@ -6,12 +6,21 @@
 #include "rindex.h"
 
 /*
- * Members sharing a start take keys start, start + 1, ...: Judy keys are
- * unique. A member's key is so within DUP_SPAN of its start, and searches
- * widen by as much.
+ * Keys are page numbers (start >> 12): IOMMU mappings are page-granular,
+ * and Judy stores what the keys share only once (12-13 bytes a member
+ * instead of 18-22 for byte addresses). Members whose starts share a page
+ * in one class (the same pages mapped at two IOVAs of one domain) share
+ * the key: the first member's value has MORE set, and the others are kept
+ * in a vector under the same key in the class's `more` array.
  */
-#define DUP_SPAN	4096ULL
+#define PAGE_SHIFT	12
 #define CLASS0_LEN	4096ULL		/* class c holds lengths <= 4 KiB * 16^c */
+#define MORE		(1ULL << 32)
+
+struct more {
+	__u32 n, cap;
+	__u32 v[];
+};
 
 static __u64 class_len(int c)
 {
@@ -27,15 +36,10 @@ static int class_of(__u64 len)
 	return c;
 }
 
-/* The first key >= *key, the next one > *key: NULL at the end. */
-static PWord_t first(Pcvoid_t cls, Word_t *key)
+static void *oom(void)
 {
-	return (PWord_t)JudyLFirst(cls, key, PJE0);
-}
-
-static PWord_t next(Pcvoid_t cls, Word_t *key)
-{
-	return (PWord_t)JudyLNext(cls, key, PJE0);
+	fputs("nsflush: out of memory\n", stderr);
+	abort();
 }
 
 void nsf_slots_push(struct nsf_slots *s, __u32 slot)
@@ -44,10 +48,8 @@ void nsf_slots_push(struct nsf_slots *s, __u32 slot)
 		size_t cap = s->cap ? 2 * s->cap : 64;
 		__u32 *v = realloc(s->v, cap * sizeof(*v));
 
-		if (!v) {
-			fputs("nsflush: out of memory\n", stderr);
-			abort();
-		}
+		if (!v)
+			oom();
 		s->v = v;
 		s->cap = cap;
 	}
@@ -60,60 +62,133 @@ void nsf_slots_free(struct nsf_slots *s)
 	*s = (struct nsf_slots){ 0 };
 }
 
+/* The first key >= *key, the next one > *key: NULL at the end. */
+static PWord_t first(Pcvoid_t a, Word_t *key)
+{
+	return (PWord_t)JudyLFirst(a, key, PJE0);
+}
+
+static PWord_t next(Pcvoid_t a, Word_t *key)
+{
+	return (PWord_t)JudyLNext(a, key, PJE0);
+}
+
+static PWord_t ins(Pvoid_t *a, Word_t key)
+{
+	PWord_t pv = (PWord_t)JudyLIns(a, key, PJE0);
+
+	return pv == PJERR ? oom() : pv;
+}
+
 bool nsf_rindex_insert(struct nsf_rindex *x, __u64 start, __u64 len, __u32 val)
 {
-	Pvoid_t *cls;
-	PWord_t pv;
+	Word_t key = start >> PAGE_SHIFT;
+	struct more *m;
+	PWord_t pv, pm;
+	int c;
 
-	if (!len || len >= NSF_RINDEX_MAX_LEN)
+	if (!len || len >= NSF_RINDEX_MAX_LEN || !val)
 		return false;
-	cls = &x->cls[class_of(len)];
-	for (__u64 k = 0; k < DUP_SPAN && start + k >= start; k++) {
-		Word_t key = start + k;
-
-		if (JudyLGet(*cls, key, PJE0))
-			continue;
-		pv = (PWord_t)JudyLIns(cls, key, PJE0);
-		if (pv == PJERR) {
-			fputs("nsflush: out of memory\n", stderr);
-			abort();
-		}
+	c = class_of(len);
+	pv = ins(&x->cls[c], key);	/* a new key's value is 0 */
+	if (!x->n[c] || start < x->lo[c])
+		x->lo[c] = start;
+	if (!x->n[c] || start + len > x->end[c])
+		x->end[c] = start + len < start ? ~0ULL : start + len;
+	if (!x->n[c] || key > x->hi[c])
+		x->hi[c] = key;
+	if (!*pv) {
 		*pv = val;
-		x->count++;
-		return true;
+	} else {
+		pm = ins(&x->more[c], key);
+		m = (struct more *)*pm;
+		if (!m || m->n == m->cap) {
+			__u32 cap = m ? 2 * m->cap : 2;
+
+			m = realloc(m, sizeof(*m) + cap * sizeof(m->v[0]));
+			if (!m)
+				oom();
+			if (!*pm)
+				m->n = 0;
+			m->cap = cap;
+			*pm = (Word_t)m;
+		}
+		m->v[m->n++] = val;
+		*pv |= MORE;
 	}
-	return false;
+	x->n[c]++;
+	x->count++;
+	return true;
 }
 
 void nsf_rindex_remove(struct nsf_rindex *x, __u64 start, __u64 len, __u32 val)
 {
-	Pvoid_t *cls = &x->cls[class_of(len)];
-	__u64 end = start + DUP_SPAN >= start ? start + DUP_SPAN : ~0ULL;
-	Word_t key = start;
-	PWord_t pv;
+	int c = class_of(len);
+	Word_t key = start >> PAGE_SHIFT;
+	PWord_t pv = (PWord_t)JudyLGet(x->cls[c], key, PJE0), pm;
+	struct more *m;
+	__u32 i;
 
-	for (pv = first(*cls, &key); pv && key < end; pv = next(*cls, &key)) {
-		if (*pv != val)
-			continue;
-		JudyLDel(cls, key, PJE0);
-		x->count--;
+	if (!pv)
 		return;
+	if (!(*pv & MORE)) {
+		if ((__u32)*pv != val)
+			return;
+		JudyLDel(&x->cls[c], key, PJE0);
+		goto removed;
+	}
+	pm = (PWord_t)JudyLGet(x->more[c], key, PJE0);
+	m = (struct more *)*pm;
+	if ((__u32)*pv == val) {
+		*pv = m->v[--m->n] | MORE;	/* the last extra takes the key */
+	} else {
+		for (i = 0; i < m->n && m->v[i] != val; i++)
+			;
+		if (i == m->n)
+			return;
+		m->v[i] = m->v[--m->n];
+	}
+	if (!m->n) {
+		free(m);
+		JudyLDel(&x->more[c], key, PJE0);
+		*pv &= ~MORE;
+	}
+removed:
+	x->n[c]--;
+	x->count--;
+}
+
+/* Appends the member(s) of value word @w at @key of class @c. */
+static void push_key(const struct nsf_rindex *x, int c, Word_t key, Word_t w,
+		     struct nsf_slots *out)
+{
+	nsf_slots_push(out, (__u32)w);
+	if (w & MORE) {
+		const struct more *m = *(struct more **)JudyLGet(x->more[c], key, PJE0);
+
+		for (__u32 i = 0; i < m->n; i++)
+			nsf_slots_push(out, m->v[i]);
 	}
 }
 
 void nsf_rindex_find(const struct nsf_rindex *x, __u64 a, __u64 b, struct nsf_slots *out)
 {
+	/* a member at start s (key s >> 12) of length <= L meets [a, b) only
+	 * if a - L < s < b */
+	Word_t last = (b - 1) >> PAGE_SHIFT;
+
 	for (int c = 0; c < NSF_RINDEX_CLASSES; c++) {
-		Pcvoid_t cls = x->cls[c];
 		__u64 len = class_len(c);
-		Word_t key = a >= len ? a - len + 1 : 0;
-		Word_t end = b + DUP_SPAN - 1 >= b ? b + DUP_SPAN - 1 : ~0ULL;
+		Word_t key = a >= len ? (a - len + 1) >> PAGE_SHIFT : 0;
 		PWord_t pv;
 
-		if (!cls)
+		if (!x->n[c] || a >= x->end[c] || b <= x->lo[c])
 			continue;
-		for (pv = first(cls, &key); pv && key < end; pv = next(cls, &key))
-			nsf_slots_push(out, (__u32)*pv);
+		for (pv = first(x->cls[c], &key); pv && key <= last; pv = next(x->cls[c], &key)) {
+			push_key(x, c, key, *pv, out);
+			if (key >= x->hi[c])
+				break;	/* the last: no Judy walk off its end */
+		}
 	}
 }
 
@@ -121,12 +196,11 @@ void nsf_rindex_walk(const struct nsf_rindex *x, void (*fn)(void *ctx, __u32 val
 {
 	Word_t key[NSF_RINDEX_CLASSES];
 	PWord_t pv[NSF_RINDEX_CLASSES];
+	struct nsf_slots one = { 0 };
 
 	for (int c = 0; c < NSF_RINDEX_CLASSES; c++) {
 		key[c] = 0;
-		pv[c] = NULL;
-		if (x->cls[c])
-			pv[c] = first(x->cls[c], &key[c]);
+		pv[c] = x->n[c] ? first(x->cls[c], &key[c]) : NULL;
 	}
 	for (;;) {
 		int min = -1;
@@ -135,10 +209,18 @@ void nsf_rindex_walk(const struct nsf_rindex *x, void (*fn)(void *ctx, __u32 val
 			if (pv[c] && (min < 0 || key[c] < key[min]))
 				min = c;
 		if (min < 0)
-			return;
-		fn(ctx, (__u32)*pv[min]);
+			break;
+		if (*pv[min] & MORE) {
+			one.n = 0;
+			push_key(x, min, key[min], *pv[min], &one);
+			for (size_t i = 0; i < one.n; i++)
+				fn(ctx, one.v[i]);
+		} else {
+			fn(ctx, (__u32)*pv[min]);
+		}
 		pv[min] = next(x->cls[min], &key[min]);
 	}
+	nsf_slots_free(&one);
 }
 
 size_t nsf_rindex_mem(const struct nsf_rindex *x)
@@ -146,13 +228,20 @@ size_t nsf_rindex_mem(const struct nsf_rindex *x)
 	size_t sum = 0;
 
 	for (int c = 0; c < NSF_RINDEX_CLASSES; c++)
-		sum += JudyLMemUsed(x->cls[c]);
+		sum += JudyLMemUsed(x->cls[c]) + JudyLMemUsed(x->more[c]);
 	return sum;
 }
 
 void nsf_rindex_free(struct nsf_rindex *x)
 {
-	for (int c = 0; c < NSF_RINDEX_CLASSES; c++)
+	for (int c = 0; c < NSF_RINDEX_CLASSES; c++) {
+		Word_t key = 0;
+
+		for (PWord_t pm = first(x->more[c], &key); pm; pm = next(x->more[c], &key))
+			free((void *)*pm);
+		JudyLFreeArray(&x->more[c], PJE0);
 		JudyLFreeArray(&x->cls[c], PJE0);
+		x->n[c] = 0;
+	}
 	x->count = 0;
 }

@@ -7,7 +7,7 @@
  * meets [a, b) looks at starts in (a - class length, b) of each non-empty
  * class, so one long-lived 1 GiB range costs a 1 GiB-class lookup, not a
  * scan of every 4 KiB range within 1 GiB of it. Memory: the Judy arrays'
- * own (about 12-25 bytes a range), nothing more.
+ * own (about 10-20 bytes a range), nothing more.
  *
  * The index does not know lengths after insertion: a search returns every
  * member that MAY meet [a, b) (a superset), the caller checks its records;
@@ -24,7 +24,14 @@
 #define NSF_RINDEX_MAX_LEN	(1ULL << 40)	/* longest range (exclusive) */
 
 struct nsf_rindex {
-	void *cls[NSF_RINDEX_CLASSES];	/* Judy: key -> value */
+	void *cls[NSF_RINDEX_CLASSES];	/* Judy: page -> member */
+	void *more[NSF_RINDEX_CLASSES];	/* Judy: page -> members sharing it */
+	/* per class: members; the lowest start, highest end and highest key
+	 * of any (never narrowed while it has members): a search outside
+	 * skips the class. Appending at the top, as type1 hands out IOVAs,
+	 * so costs no lookup. */
+	__u64 n[NSF_RINDEX_CLASSES];
+	__u64 lo[NSF_RINDEX_CLASSES], end[NSF_RINDEX_CLASSES], hi[NSF_RINDEX_CLASSES];
 	__u64 count;
 };
 
@@ -38,7 +45,7 @@ void nsf_slots_push(struct nsf_slots *s, __u32 slot);
 void nsf_slots_free(struct nsf_slots *s);
 
 /* False when the range cannot be indexed: 0 or >= NSF_RINDEX_MAX_LEN long,
- * or 4096 members already share its start in its class. */
+ * or @val is 0. */
 bool nsf_rindex_insert(struct nsf_rindex *x, __u64 start, __u64 len, __u32 val);
 void nsf_rindex_remove(struct nsf_rindex *x, __u64 start, __u64 len, __u32 val);
 
