@@ -149,13 +149,16 @@ demo: all static kmods
 
 # make bench: the flush loop on the host CPU, the state engine at 10 k / 1 M
 # / 10 M live runs, and the lab's kernel -> daemon pipeline.
-bench: bench-flush bench-state
+bench: bench-flush bench-state bench-lab
 
 bench-flush: $(BUILD)/bench-flush
 	$(Q)$(BUILD)/bench-flush
 
 bench-state: $(BUILD)/bench-state
 	$(Q)$(BUILD)/bench-state
+
+bench-lab: all static
+	$(Q)tests/bench/bench-lab
 
 $(BUILD)/bench-state: tests/bench/bench-state.c $(LIB_OBJS) | $(BUILD)
 	$(call msg,CC,$@)
@@ -172,7 +175,7 @@ clean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)
 
-.PHONY: all static kmods unit variant check demo bench bench-flush bench-state vmlinux clean
+.PHONY: all static kmods unit variant check demo bench bench-flush bench-state bench-lab vmlinux clean
 # Keep skeletons and objects between runs.
 .SECONDARY:
 

@@ -201,17 +201,25 @@ static __always_inline void fill_common(struct nsflush_event *e, __u32 kind)
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
-/* Copies a prepared event into the ring buffer; a full buffer is counted. */
+/*
+ * Copies a prepared event into the ring buffer; a full buffer is counted.
+ * The daemon is woken once an eighth of the ring waits, not for each event:
+ * a wakeup per event made the VMM pay a context switch per map and unmap.
+ * Below that, the daemon drains on its own timer (nsflushd's DRAIN_MS).
+ */
 static __always_inline void submit(const struct nsflush_event *src)
 {
 	struct nsflush_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	__u64 waiting;
 
 	if (!e) {
 		count_lost();
 		return;
 	}
 	__builtin_memcpy(e, src, sizeof(*e));
-	bpf_ringbuf_submit(e, 0);
+	waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);	/* e included */
+	bpf_ringbuf_submit(e, waiting >= bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 8 ?
+			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 /* The reference-point flush: only in the enforce build. */

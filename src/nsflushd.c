@@ -32,6 +32,9 @@
 #include "lib/tracer.h"
 
 #define DEFAULT_TEXTFILE_DIR NSF_TEXTFILE_DEFAULT_DIR
+/* The longest an event waits in the ring buffer: the hooks wake the daemon
+ * only once an eighth of the ring is full. */
+#define DRAIN_MS 100
 
 static struct env {
 	int mode;		/* enum nsf_mode, -1: choose */
@@ -550,14 +553,14 @@ static int run(void)
 
 	while (!exiting) {
 		struct epoll_event got[2];
-		int n = epoll_wait(epfd, got, 2, 200);
+		int n = epoll_wait(epfd, got, 2, DRAIN_MS);
 
 		if (n < 0 && errno != EINTR)
 			goto sys_fail;
-		for (int i = 0; i < n; i++)
-			if (got[i].data.fd == nsf_tracer_fd(d.tracer) &&
-			    nsf_tracer_poll(d.tracer, 0) < 0)
-				nsf_err("ring buffer read failed");
+		/* the hooks wake us only for a batch (shared.bpf.h): drain
+		 * whatever waits, on every turn */
+		if (nsf_tracer_poll(d.tracer, 0) < 0)
+			nsf_err("ring buffer read failed");
 		/* also when nothing is ready: clients past their deadline go */
 		nsf_ctl_serve(ctl, &ctl_handler);
 		enforce_when_module_appears(epfd);

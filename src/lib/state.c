@@ -778,24 +778,43 @@ static struct vmm *unpin_vmm(struct nsf_state *s, const struct nsflush_event *e)
 
 /*
  * Keeps, of the runs in s->buf an UNPIN met by phys, those of the mapping
- * it unpins: type1 unpins one vfio_dma at a time and says at which IOVA,
- * and the same pages may be mapped at two IOVAs at once (QEMU's BIOS),
- * each pinned and unpinned on its own. A run is that mapping's when its
- * IOVA and phys are as far apart as the event's (in every domain: type1
- * maps a run at the same IOVA in each). iommufd unpins pages however many
- * areas share them: all of them go. Keeps all of them when none matches:
- * better the old answer than none.
+ * it unpins. The same pages may be mapped at two IOVAs at once (QEMU's
+ * BIOS), each mapping pinning and unpinning them on its own; a mapping's
+ * runs are those whose IOVA and phys are as far apart (in every domain it
+ * is mapped into: at the same IOVA in each).
+ *   type1 unpins one vfio_dma at a time and says at which IOVA: the runs
+ *   as far apart as the event's.
+ *   iommufd says which IOAS, not which IOVA: of that IOAS's runs, those of
+ *   one mapping (the lowest IOVA's; the next unpin of the same pages takes
+ *   the next); runs of other IOASes go too (IOAS_COPY shares the pages,
+ *   which are unpinned once).
+ * Keeps all of them when none matches: better the old answer than none.
  */
 static void same_mapping(struct nsf_state *s, const struct nsflush_event *e)
 {
+	__u64 off = e->iova - e->phys, low = 0;
+	bool mine = e->backend == NSFLUSH_BACKEND_TYPE1;
 	size_t kept = 0;
 
-	if (e->backend != NSFLUSH_BACKEND_TYPE1)
+	if (e->backend == NSFLUSH_BACKEND_IOMMUFD && e->container) {
+		for (size_t i = 0; i < s->buf.n; i++) {
+			const struct run *r = R(s, s->buf.v[i]);
+
+			if (run_dom(s, r)->container == e->container && (!mine || r->iova < low)) {
+				low = r->iova;
+				off = r->iova - r->phys;
+				mine = true;
+			}
+		}
+	}
+	if (!mine)
 		return;
 	for (size_t i = 0; i < s->buf.n; i++) {
 		const struct run *r = R(s, s->buf.v[i]);
 
-		if (r->iova - r->phys == e->iova - e->phys)
+		if (r->iova - r->phys == off ||
+		    (e->backend == NSFLUSH_BACKEND_IOMMUFD &&
+		     run_dom(s, r)->container != e->container))
 			s->buf.v[kept++] = s->buf.v[i];
 	}
 	if (kept)
@@ -835,8 +854,13 @@ static void ev_unpin(struct nsf_state *s, const struct nsflush_event *e)
 			s->buf.v[n++] = s->buf.v[i];
 	}
 	s->buf.n = n;
-	if (!n)
-		return;		/* never mapped non-coherently: not ours */
+	if (!n) {
+		/* none of its runs (unseen, or gone): the hooks flushed for
+		 * this VMM all the same, as the module counts */
+		if (ok)
+			count_flush(s, v, &e->flush);
+		return;
+	}
 	same_mapping(s, e);
 	n = s->buf.n;
 	t->vmm = v;
