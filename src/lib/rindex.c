@@ -8,14 +8,24 @@
 /*
  * Keys are page numbers (start >> 12): IOMMU mappings are page-granular,
  * and Judy stores what the keys share only once (12-13 bytes a member
- * instead of 18-22 for byte addresses). Members whose starts share a page
- * in one class (the same pages mapped at two IOVAs of one domain) share
- * the key: the first member's value has MORE set, and the others are kept
- * in a vector under the same key in the class's `more` array.
+ * instead of 18-22 for byte addresses). A value is the member's slot, and
+ * above it how many pages it touches: a search drops what does not meet
+ * the range without the caller reading its record (a cache miss each, at
+ * millions of runs). Members whose starts share a page in one class (the
+ * same pages mapped at two IOVAs of one domain) share the key: the first
+ * member's value has MORE set, and the others are kept in a vector under
+ * the same key in the class's `more` array.
  */
 #define PAGE_SHIFT	12
 #define CLASS0_LEN	4096ULL		/* class c holds lengths <= 4 KiB * 16^c */
 #define MORE		(1ULL << 32)
+#define PAGES_SHIFT	33		/* value: pages << 33 | MORE | slot */
+
+/* Pages [start >> 12, + n) a member touches. */
+static __u64 pages_of(__u64 start, __u64 len)
+{
+	return ((start & 4095) + len + 4095) >> PAGE_SHIFT;
+}
 
 struct more {
 	__u32 n, cap;
@@ -27,10 +37,12 @@ static __u64 class_len(int c)
 	return CLASS0_LEN << (4 * c);
 }
 
-static int class_of(__u64 len)
+static int class_of(const struct nsf_rindex *x, __u64 len)
 {
 	int c = 0;
 
+	if (x->disjoint)
+		return 0;
 	while (c < NSF_RINDEX_CLASSES - 1 && len > class_len(c))
 		c++;
 	return c;
@@ -89,7 +101,7 @@ bool nsf_rindex_insert(struct nsf_rindex *x, __u64 start, __u64 len, __u32 val)
 
 	if (!len || len >= NSF_RINDEX_MAX_LEN || !val)
 		return false;
-	c = class_of(len);
+	c = class_of(x, len);
 	pv = ins(&x->cls[c], key);	/* a new key's value is 0 */
 	if (!x->n[c] || start < x->lo[c])
 		x->lo[c] = start;
@@ -98,7 +110,7 @@ bool nsf_rindex_insert(struct nsf_rindex *x, __u64 start, __u64 len, __u32 val)
 	if (!x->n[c] || key > x->hi[c])
 		x->hi[c] = key;
 	if (!*pv) {
-		*pv = val;
+		*pv = (Word_t)pages_of(start, len) << PAGES_SHIFT | val;
 	} else {
 		pm = ins(&x->more[c], key);
 		m = (struct more *)*pm;
@@ -123,7 +135,7 @@ bool nsf_rindex_insert(struct nsf_rindex *x, __u64 start, __u64 len, __u32 val)
 
 void nsf_rindex_remove(struct nsf_rindex *x, __u64 start, __u64 len, __u32 val)
 {
-	int c = class_of(len);
+	int c = class_of(x, len);
 	Word_t key = start >> PAGE_SHIFT;
 	PWord_t pv = (PWord_t)JudyLGet(x->cls[c], key, PJE0), pm;
 	struct more *m;
@@ -140,7 +152,9 @@ void nsf_rindex_remove(struct nsf_rindex *x, __u64 start, __u64 len, __u32 val)
 	pm = (PWord_t)JudyLGet(x->more[c], key, PJE0);
 	m = (struct more *)*pm;
 	if ((__u32)*pv == val) {
-		*pv = m->v[--m->n] | MORE;	/* the last extra takes the key */
+		/* the last extra takes the key; its length is not known here:
+		 * 0 pages, "may meet anything" */
+		*pv = m->v[--m->n] | MORE;
 	} else {
 		for (i = 0; i < m->n && m->v[i] != val; i++)
 			;
@@ -174,8 +188,9 @@ static void push_key(const struct nsf_rindex *x, int c, Word_t key, Word_t w,
 void nsf_rindex_find(const struct nsf_rindex *x, __u64 a, __u64 b, struct nsf_slots *out)
 {
 	/* a member at start s (key s >> 12) of length <= L meets [a, b) only
-	 * if a - L < s < b */
-	Word_t last = (b - 1) >> PAGE_SHIFT;
+	 * if a - L < s < b; of disjoint ones, only the last to start at or
+	 * before a's page can, and those starting after it up to b */
+	Word_t last = (b - 1) >> PAGE_SHIFT, page_a = a >> PAGE_SHIFT;
 
 	for (int c = 0; c < NSF_RINDEX_CLASSES; c++) {
 		__u64 len = class_len(c);
@@ -184,10 +199,23 @@ void nsf_rindex_find(const struct nsf_rindex *x, __u64 a, __u64 b, struct nsf_sl
 
 		if (!x->n[c] || a >= x->end[c] || b <= x->lo[c])
 			continue;
-		for (pv = first(x->cls[c], &key); pv && key <= last; pv = next(x->cls[c], &key)) {
-			push_key(x, c, key, *pv, out);
-			if (key >= x->hi[c])
-				break;	/* the last: no Judy walk off its end */
+		if (x->disjoint) {
+			key = page_a;
+			pv = (PWord_t)JudyLLast(x->cls[c], &key, PJE0);
+			if (!pv) {
+				key = page_a;
+				pv = first(x->cls[c], &key);
+			}
+		} else {
+			pv = first(x->cls[c], &key);
+		}
+		for (; pv && key <= last; pv = next(x->cls[c], &key)) {
+			Word_t w = *pv, np = w >> PAGES_SHIFT;
+
+			if ((w & MORE) || !np || key + np > page_a)
+				push_key(x, c, key, w, out);
+			if (key >= last || key >= x->hi[c])
+				break;	/* no Judy walk past what can meet */
 		}
 	}
 }

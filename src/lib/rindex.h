@@ -9,9 +9,11 @@
  * scan of every 4 KiB range within 1 GiB of it. Memory: the Judy arrays'
  * own (about 10-20 bytes a range), nothing more.
  *
- * The index does not know lengths after insertion: a search returns every
- * member that MAY meet [a, b) (a superset), the caller checks its records;
- * removal needs the start and length the member was inserted with.
+ * A search returns the members that meet [a, b) (page-aligned ones exactly;
+ * others, and members sharing a start page, may come in excess: the caller
+ * checks its records); removal needs the start and length the member was
+ * inserted with. A disjoint index (members never overlap, as a domain's
+ * mapped IOVAs) keeps one array whatever the lengths.
  */
 #ifndef NSF_RINDEX_H
 #define NSF_RINDEX_H
@@ -24,6 +26,9 @@
 #define NSF_RINDEX_MAX_LEN	(1ULL << 40)	/* longest range (exclusive) */
 
 struct nsf_rindex {
+	/* set before the first insert: members never overlap (a mapping's
+	 * IOVAs), one array, a search is a step back and a walk forward */
+	bool disjoint;
 	void *cls[NSF_RINDEX_CLASSES];	/* Judy: page -> member */
 	void *more[NSF_RINDEX_CLASSES];	/* Judy: page -> members sharing it */
 	/* per class: members; the lowest start, highest end and highest key

@@ -4,11 +4,14 @@
  * kernel events, and the queries the reports are rendered from.
  *
  * Model. A live run (mapped, or unmapped and still pinned) is a 24-byte
- * record in one arena, found through its domain's two range indexes: by
- * IOVA while mapped (mapped runs of a domain never overlap: a MAP over a
- * run we missed the unmap of unmaps it), by phys until unpinned. At its
- * UNPIN a run ends: folded into counters when it ended well, else copied
- * into its VMM's history; an unpin's problems are history records too.
+ * record in one arena, found through its domain's range indexes: by IOVA
+ * while mapped (mapped runs of a domain never overlap: a MAP over a run we
+ * missed the unmap of unmaps it), and until it is unpinned by what its
+ * UNPIN will name: type1 says the IOVA (a second, small index of the runs
+ * unmapped and not yet unpinned, a moment in type1), iommufd the phys
+ * (an index of all its runs by phys). At its UNPIN a run ends: folded
+ * into counters when it ended well, else copied into its VMM's history;
+ * an unpin's problems are history records too.
  * Per-VMM counters are kept as events apply, so a summary or a metric
  * costs O(VMMs + domains), not O(runs).
  *
@@ -90,8 +93,10 @@ struct dom {
 	bool coherent, attached, freed;
 	struct grp *grps;
 	size_t ngrps, cgrps;
-	struct nsf_rindex by_iova;	/* mapped runs */
-	struct nsf_rindex by_phys;	/* runs not yet unpinned */
+	bool type1;		/* its runs' UNPINs say their IOVA */
+	struct nsf_rindex by_iova;	/* mapped runs (disjoint) */
+	struct nsf_rindex pinned;	/* type1: runs unmapped, not unpinned */
+	struct nsf_rindex by_phys;	/* iommufd: runs not yet unpinned */
 };
 
 struct vmm {
@@ -210,6 +215,7 @@ static void dom_free(struct nsf_state *s, struct dom *d)
 	}
 	free(d->grps);
 	nsf_rindex_free(&d->by_iova);
+	nsf_rindex_free(&d->pinned);
 	nsf_rindex_free(&d->by_phys);
 	s->dslot[d->slot] = NULL;
 	if (s->dom_hint == d)
@@ -324,6 +330,8 @@ static struct dom *dom_new(struct nsf_state *s, const struct nsflush_event *e)
 	d->vmm = vmm_get(s, e->pid, e->comm);
 	d->container = e->container;
 	d->backend = e->backend;
+	d->type1 = e->backend == NSFLUSH_BACKEND_TYPE1;
+	d->by_iova.disjoint = true;
 	s->dslot[slot] = d;
 	VEC_PUSH(s->doms, s->ndoms, s->cdoms, d);
 	VEC_PUSH(d->vmm->doms, d->vmm->ndoms, d->vmm->cdoms, d);
@@ -375,17 +383,34 @@ static void set_reason(struct vmm *v, struct run *r, enum nsf_reason reason)
 	v->by_reason[reason] += r->bytes;
 }
 
-/* Indexes live run @slot: by phys, and by IOVA while mapped. */
+/* The index live run @r waits for its UNPIN in (besides by_iova while
+ * mapped): NULL when that is by_iova. */
+static struct nsf_rindex *unpin_index(struct dom *d, const struct run *r)
+{
+	if (!d->type1)
+		return &d->by_phys;
+	return r->state == NSF_RUN_MAPPED ? NULL : &d->pinned;
+}
+
+static __u64 unpin_key(const struct dom *d, const struct run *r)
+{
+	return d->type1 ? r->iova : r->phys;
+}
+
+/* Indexes live run @slot: by IOVA while mapped, and where its UNPIN will
+ * look for it. */
 static bool run_index(struct nsf_state *s, __u32 slot)
 {
 	struct run *r = R(s, slot);
 	struct dom *d = run_dom(s, r);
+	struct nsf_rindex *u = unpin_index(d, r);
 
-	if (!nsf_rindex_insert(&d->by_phys, r->phys, r->bytes, slot))
+	if (u && !nsf_rindex_insert(u, unpin_key(d, r), r->bytes, slot))
 		return false;
 	if (r->state == NSF_RUN_MAPPED &&
 	    !nsf_rindex_insert(&d->by_iova, r->iova, r->bytes, slot)) {
-		nsf_rindex_remove(&d->by_phys, r->phys, r->bytes, slot);
+		if (u)
+			nsf_rindex_remove(u, unpin_key(d, r), r->bytes, slot);
 		return false;
 	}
 	return true;
@@ -395,8 +420,10 @@ static void run_unindex(struct nsf_state *s, __u32 slot)
 {
 	struct run *r = R(s, slot);
 	struct dom *d = run_dom(s, r);
+	struct nsf_rindex *u = unpin_index(d, r);
 
-	nsf_rindex_remove(&d->by_phys, r->phys, r->bytes, slot);
+	if (u)
+		nsf_rindex_remove(u, unpin_key(d, r), r->bytes, slot);
 	if (r->state == NSF_RUN_MAPPED)
 		nsf_rindex_remove(&d->by_iova, r->iova, r->bytes, slot);
 }
@@ -477,10 +504,25 @@ static __u32 run_clip(struct nsf_state *s, struct vmm *v, __u32 slot, __u64 star
 static void run_unmap(struct nsf_state *s, struct vmm *v, __u32 slot)
 {
 	struct run *r = R(s, slot);
+	struct dom *d = run_dom(s, r);
 
-	nsf_rindex_remove(&run_dom(s, r)->by_iova, r->iova, r->bytes, slot);
+	nsf_rindex_remove(&d->by_iova, r->iova, r->bytes, slot);
 	r->state = NSF_RUN_UNMAPPED;
 	v->live -= r->bytes;
+	if (d->type1 && !nsf_rindex_insert(&d->pinned, r->iova, r->bytes, slot))
+		s->full++;	/* cannot be: the run is 0 < bytes < 2^40 */
+}
+
+/* Live run @slot is unpinned: out of every index. */
+static void run_unpin(struct nsf_state *s, struct vmm *v, __u32 slot, bool flushed)
+{
+	struct run *r = R(s, slot);
+
+	if (r->state == NSF_RUN_MAPPED)
+		v->live -= r->bytes;
+	run_unindex(s, slot);
+	r->state = NSF_RUN_UNPINNED;
+	r->fbu = flushed;
 }
 
 /* ---- history ----------------------------------------------------------- */
@@ -777,48 +819,42 @@ static struct vmm *unpin_vmm(struct nsf_state *s, const struct nsflush_event *e)
 }
 
 /*
- * Keeps, of the runs in s->buf an UNPIN met by phys, those of the mapping
- * it unpins. The same pages may be mapped at two IOVAs at once (QEMU's
- * BIOS), each mapping pinning and unpinning them on its own; a mapping's
- * runs are those whose IOVA and phys are as far apart (in every domain it
- * is mapped into: at the same IOVA in each).
- *   type1 unpins one vfio_dma at a time and says at which IOVA: the runs
- *   as far apart as the event's.
- *   iommufd says which IOAS, not which IOVA: of that IOAS's runs, those of
- *   one mapping (the lowest IOVA's; the next unpin of the same pages takes
- *   the next); runs of other IOASes go too (IOAS_COPY shares the pages,
- *   which are unpinned once).
- * Keeps all of them when none matches: better the old answer than none.
+ * iommufd: keeps, of the runs in s->buf an UNPIN met by phys, those of the
+ * mapping it unpins. The same pages may be mapped at two IOVAs at once
+ * (QEMU's BIOS), each mapping pinning and unpinning them on its own; a
+ * mapping's runs are those whose IOVA and phys are as far apart (in every
+ * domain it is mapped into: at the same IOVA in each). iommufd says which
+ * IOAS, not which IOVA: of that IOAS's runs, those of one mapping (the
+ * lowest IOVA's; the next unpin of the same pages takes the next); runs of
+ * other IOASes go too (IOAS_COPY shares the pages, unpinned once). (type1
+ * says the IOVA: its runs are found by it, ev_unpin().)
  */
 static void same_mapping(struct nsf_state *s, const struct nsflush_event *e)
 {
-	__u64 off = e->iova - e->phys, low = 0;
-	bool mine = e->backend == NSFLUSH_BACKEND_TYPE1;
+	__u64 off = 0, low = 0;
+	bool found = false;
 	size_t kept = 0;
 
-	if (e->backend == NSFLUSH_BACKEND_IOMMUFD && e->container) {
-		for (size_t i = 0; i < s->buf.n; i++) {
-			const struct run *r = R(s, s->buf.v[i]);
-
-			if (run_dom(s, r)->container == e->container && (!mine || r->iova < low)) {
-				low = r->iova;
-				off = r->iova - r->phys;
-				mine = true;
-			}
-		}
-	}
-	if (!mine)
+	if (e->backend != NSFLUSH_BACKEND_IOMMUFD || !e->container)
 		return;
 	for (size_t i = 0; i < s->buf.n; i++) {
 		const struct run *r = R(s, s->buf.v[i]);
 
-		if (r->iova - r->phys == off ||
-		    (e->backend == NSFLUSH_BACKEND_IOMMUFD &&
-		     run_dom(s, r)->container != e->container))
+		if (run_dom(s, r)->container == e->container && (!found || r->iova < low)) {
+			low = r->iova;
+			off = r->iova - r->phys;
+			found = true;
+		}
+	}
+	if (!found)
+		return;
+	for (size_t i = 0; i < s->buf.n; i++) {
+		const struct run *r = R(s, s->buf.v[i]);
+
+		if (r->iova - r->phys == off || run_dom(s, r)->container != e->container)
 			s->buf.v[kept++] = s->buf.v[i];
 	}
-	if (kept)
-		s->buf.n = kept;
+	s->buf.n = kept;
 }
 
 static const struct nsf_state *cmp_state;	/* qsort has no context */
@@ -838,19 +874,32 @@ static void ev_unpin(struct nsf_state *s, const struct nsflush_event *e)
 	struct vmm *v = unpin_vmm(s, e);
 	__u64 a = e->phys, b = end_of(e->phys, e->bytes), covered, total = 0, skip = 0;
 	struct ticket *t = &s->ticket;
-	bool ok = flush_ok(e);
+	bool ok = flush_ok(e), type1 = e->backend == NSFLUSH_BACKEND_TYPE1;
 	size_t n;
 
 	if (!v || !e->bytes)
 		return;
 	s->buf.n = 0;
-	for (size_t i = 0; i < v->ndoms; i++)
-		nsf_rindex_find(&v->doms[i]->by_phys, a, b, &s->buf);
+	for (size_t i = 0; i < v->ndoms; i++) {
+		struct dom *d = v->doms[i];
+
+		if (type1 != d->type1)
+			continue;
+		if (type1) {
+			nsf_rindex_find(&d->pinned, e->iova, end_of(e->iova, e->bytes), &s->buf);
+			/* and mapped ones, should their UNMAP have been lost */
+			nsf_rindex_find(&d->by_iova, e->iova, end_of(e->iova, e->bytes), &s->buf);
+		} else {
+			nsf_rindex_find(&d->by_phys, a, b, &s->buf);
+		}
+	}
+	/* type1: the runs of the mapping it unpins (same_mapping()) */
 	n = 0;
 	for (size_t i = 0; i < s->buf.n; i++) {
 		const struct run *r = R(s, s->buf.v[i]);
 
-		if (r->phys < b && end_of(r->phys, r->bytes) > a)
+		if (r->phys < b && end_of(r->phys, r->bytes) > a &&
+		    (!type1 || r->iova - r->phys == e->iova - e->phys))
 			s->buf.v[n++] = s->buf.v[i];
 	}
 	s->buf.n = n;
@@ -866,13 +915,8 @@ static void ev_unpin(struct nsf_state *s, const struct nsflush_event *e)
 	t->vmm = v;
 	for (size_t i = 0; i < n; i++) {
 		__u32 slot = run_clip(s, v, s->buf.v[i], R(s, s->buf.v[i])->phys, a, b);
-		struct run *r = R(s, slot);
 
-		if (r->state == NSF_RUN_MAPPED)
-			run_unmap(s, v, slot);
-		nsf_rindex_remove(&run_dom(s, r)->by_phys, r->phys, r->bytes, slot);
-		r->state = NSF_RUN_UNPINNED;
-		r->fbu = ok;
+		run_unpin(s, v, slot, ok);
 		s->buf.v[i] = slot;
 	}
 	/* the pieces' phys union: one problem per byte, however many domains
@@ -1084,7 +1128,12 @@ static void vmm_forget(struct nsf_state *s, struct vmm *v)
 		struct dom *d = s->doms[i];
 
 		if (d->vmm == v) {
-			nsf_rindex_walk(&d->by_phys, free_slot_cb, s);
+			if (d->type1) {
+				nsf_rindex_walk(&d->by_iova, free_slot_cb, s);
+				nsf_rindex_walk(&d->pinned, free_slot_cb, s);
+			} else {
+				nsf_rindex_walk(&d->by_phys, free_slot_cb, s);
+			}
 			dom_free(s, d);
 		} else {
 			s->doms[j++] = d;
@@ -1426,7 +1475,8 @@ void nsf_state_ranges(const struct nsf_state *s, __u32 pid,
 		em.pid = v->pid;
 		em.nrest = 0;
 		for (size_t j = 0; j < v->ndoms; j++)
-			nsf_rindex_walk(&ds[j]->by_phys, collect_unmapped, &em);
+			nsf_rindex_walk(ds[j]->type1 ? &ds[j]->pinned : &ds[j]->by_phys,
+					collect_unmapped, &em);
 		for (size_t j = v->hist_head; j < v->hist_n; j++)
 			VEC_PUSH(em.rest, em.nrest, em.crest, v->hist[j]);
 		cmp_state = s;
@@ -1466,6 +1516,7 @@ void nsf_state_totals(const struct nsf_state *s, struct nsf_state_totals *t)
 		const struct dom *d = s->doms[i];
 
 		t->mem_bytes += sizeof(*d) + d->cgrps * sizeof(*d->grps) +
-				nsf_rindex_mem(&d->by_iova) + nsf_rindex_mem(&d->by_phys);
+				nsf_rindex_mem(&d->by_iova) + nsf_rindex_mem(&d->pinned) +
+				nsf_rindex_mem(&d->by_phys);
 	}
 }

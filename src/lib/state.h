@@ -27,16 +27,18 @@
  *                                      start-up walk), its flush at map unknown
  *
  * Memory grows with what is live, not with history:
- *   - a live run costs 24 bytes plus two index entries (about 60 bytes);
- *   - a run that ends well (flushed before map and before unpin, unmapped,
- *     unpinned) is folded into its VMM's counters ("done_bytes") and forgotten;
+ *   - a live run costs 24 bytes plus its index entries, 12-25 bytes each:
+ *     one for type1 (by IOVA), two for iommufd (by IOVA and by phys);
+ *   - a run unpinned with no reason of its own (its unpin's problem, if
+ *     any, is a record of its own) is folded into its VMM's counters
+ *     ("done_bytes") and forgotten;
  *   - a finished range with a reason (an unpinned run that was unflushed,
  *     an unpin's problem) is kept as history, at most NSF_STATE_MAX_HISTORY
  *     of them over all VMMs (24 bytes each); beyond that the oldest of the
  *     VMM with the most are folded into its counters ("folded_ranges",
  *     "folded_bytes"): still counted in unflushed_bytes, no longer listed.
- * A run's phys and IOVA are found through range indexes (rindex.h), so an
- * event costs O(log n) in live runs, however long some of them are.
+ * Runs are found through range indexes (rindex.h), so an event costs
+ * O(log n) in live runs, however long some of them are.
  */
 #ifndef NSF_STATE_H
 #define NSF_STATE_H

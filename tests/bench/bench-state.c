@@ -83,11 +83,13 @@ static __u64 run_phys(__u64 size, __u64 n)
 	return scatter(n, 46 - __builtin_ctzll(size)) * size;
 }
 
+static bool iommufd;	/* the case's backend: its UNPINs say phys, not IOVA */
+
 static struct nsflush_event event(__u32 kind)
 {
 	struct nsflush_event e = {
 		.kind = kind, .pid = PID, .domain = DOM, .container = CONT,
-		.backend = NSFLUSH_BACKEND_TYPE1,
+		.backend = iommufd ? NSFLUSH_BACKEND_IOMMUFD : NSFLUSH_BACKEND_TYPE1,
 	};
 
 	strcpy(e.comm, "qemu-system-x86");
@@ -131,7 +133,7 @@ static void retire(struct bench *b, __u64 k)
 	e.bytes = sl->size;
 	nsf_state_event(b->s, &e);
 	e = event(NSFLUSH_EV_UNPIN);
-	e.iova = sl->iova;
+	e.iova = iommufd ? 0 : sl->iova;
 	e.phys = sl->phys;
 	e.bytes = sl->size;
 	e.flush_state = NSFLUSH_FLUSH_DONE;
@@ -200,7 +202,8 @@ static void run_case(__u64 n, bool mixed)
 	fclose(f);
 
 	printf("%-6s %9llu  %7.2f M/s  %7.2f M/s  %6.1f B  %6.1f B  %8.2f ms  %8.2f s %9.1f MB\n",
-	       mixed ? "mixed" : "4KiB", (unsigned long long)n, n / build / 1e6,
+	       mixed && iommufd ? "fd-mix" : mixed ? "mixed" : "4KiB", (unsigned long long)n,
+	       n / build / 1e6,
 	       3.0 * cycles / churn / 1e6, (double)t.mem_bytes / (double)t.live_runs,
 	       (rss_bytes() - rss0) / (double)t.live_runs, prom * 1e3, json,
 	       json_bytes / 1e6);
@@ -227,11 +230,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		/* each case in a child of its own: its RSS is its own */
-		for (int mixed = 0; mixed < 2; mixed++) {
+		for (int mixed = 0; mixed < 3; mixed++) {
 			pid_t child = fork();
 			int st;
 
 			if (child == 0) {
+				iommufd = mixed == 2;
 				run_case(n, mixed);
 				_exit(0);
 			}

@@ -442,7 +442,7 @@ static void test_unpin_not_ours(void)
 	struct nsf_state *s = nsf_state_new(NSF_MODE_AUDIT);
 
 	attach(s, DOM1, 7, false);
-	map(s, DOM1, 0, PHYS, 2 * MiB, false);
+	map(s, DOM1, 0x40000000, PHYS, 2 * MiB, false);
 	unpin(s, 0x80000000, PHYS + 64 * MiB, 8 * MiB, false);
 	unpin(s, 0x80000000, PHYS + 64 * MiB, 8 * MiB, true);
 	/* no run, no range; the flush the hooks did is counted (the module's
@@ -450,12 +450,12 @@ static void test_unpin_not_ours(void)
 	expect("unpin never mapped: no range", s, 0,
 	       (struct want){ 2 * MiB, 2 * MiB, 8 * MiB, 2 * MiB, 1, 0 });
 	/* an unpin covering more than the run: only the run counts */
-	unpin(s, 0, PHYS - MiB, 4 * MiB, false);
+	unpin(s, 0x40000000 - MiB, PHYS - MiB, 4 * MiB, false);
 	expect("unpin overlapping: run only", s, 0, (struct want){ 2 * MiB, 0, 8 * MiB, 4 * MiB, 1, 0 });
-	unpin(s, 0, PHYS, 2 * MiB, false);	/* again: already unpinned */
+	unpin(s, 0x40000000, PHYS, 2 * MiB, false);	/* again: already unpinned */
 	expect("unpin twice: once", s, 0, (struct want){ 2 * MiB, 0, 8 * MiB, 4 * MiB, 1, 0 });
 	/* an unknown pid with a known container */
-	struct nsflush_event e = unpin_ev(0, PHYS, 2 * MiB, false);
+	struct nsflush_event e = unpin_ev(0x40000000, PHYS, 2 * MiB, false);
 
 	e.pid = 1;
 	nsf_state_event(s, &e);
