@@ -94,6 +94,7 @@ struct dom {
 	struct grp *grps;
 	size_t ngrps, cgrps;
 	bool type1;		/* its runs' UNPINs say their IOVA */
+	__u64 hist_refs;	/* history records that name it */
 	struct nsf_rindex by_iova;	/* mapped runs (disjoint) */
 	struct nsf_rindex pinned;	/* type1: runs unmapped, not unpinned */
 	struct nsf_rindex by_phys;	/* iommufd: runs not yet unpinned */
@@ -544,6 +545,7 @@ static void hist_evict(struct nsf_state *s)
 	if (!big || !hist_len(big))
 		return;
 	r = &big->hist[big->hist_head++];
+	s->dslot[r->dom]->hist_refs--;
 	big->folded_ranges++;
 	big->folded_bytes += r->bytes;
 	big->hist_base++;
@@ -561,6 +563,7 @@ static void hist_push(struct nsf_state *s, struct vmm *v, const struct run *r)
 	if (s->hist_total >= NSF_STATE_MAX_HISTORY)
 		hist_evict(s);
 	VEC_PUSH(v->hist, v->hist_n, v->hist_cap, *r);
+	s->dslot[r->dom]->hist_refs++;
 	s->hist_total++;
 }
 
@@ -1151,6 +1154,40 @@ static void vmm_forget(struct nsf_state *s, struct vmm *v)
 	vmm_free(v);
 }
 
+/* Does anything still name domain @d: a live run, a history record? */
+static bool dom_named(const struct dom *d)
+{
+	return d->by_iova.count || d->pinned.count || d->by_phys.count || d->hist_refs;
+}
+
+/* A VMM that attaches and frees domains for months (hot-plug) keeps its
+ * NSF_STATE_MAX_FREED newest freed ones, and older ones still named. */
+static void forget_freed_domains(struct nsf_state *s, struct vmm *v)
+{
+	size_t newer = 0, gone = 0, j = 0;
+
+	/* newest first: past the cap, the unnamed go */
+	for (size_t i = v->ndoms; i-- > 0;) {
+		struct dom *d = v->doms[i];
+
+		if (!d->freed || newer++ < NSF_STATE_MAX_FREED || dom_named(d))
+			continue;
+		for (size_t m = 0, k = 0; m < s->ndoms; m++)
+			if (s->doms[m] != d)
+				s->doms[k++] = s->doms[m];
+		s->ndoms--;
+		dom_free(s, d);
+		v->doms[i] = NULL;
+		gone++;
+	}
+	if (!gone)
+		return;
+	for (size_t i = 0; i < v->ndoms; i++)
+		if (v->doms[i])
+			v->doms[j++] = v->doms[i];
+	v->ndoms = j;
+}
+
 void nsf_state_refresh(struct nsf_state *s)
 {
 	size_t nexited = 0;
@@ -1167,6 +1204,7 @@ void nsf_state_refresh(struct nsf_state *s)
 			}
 		}
 		nexited += v->exited;
+		forget_freed_domains(s, v);
 	}
 	while (nexited > NSF_STATE_MAX_EXITED) {
 		struct vmm *oldest = NULL;

@@ -32,6 +32,8 @@
  *   - a run unpinned with no reason of its own (its unpin's problem, if
  *     any, is a record of its own) is folded into its VMM's counters
  *     ("done_bytes") and forgotten;
+ *   - a VMM's freed domains: the newest NSF_STATE_MAX_FREED, and older
+ *     ones only while a live run or a kept range names them;
  *   - a finished range with a reason (an unpinned run that was unflushed,
  *     an unpin's problem) is kept as history, at most NSF_STATE_MAX_HISTORY
  *     of them over all VMMs (24 bytes each); beyond that the oldest of the
@@ -52,6 +54,8 @@
 #define NSF_STATE_MAX_EXITED	64		/* exited VMMs kept for reports */
 #define NSF_STATE_MAX_HISTORY	(1U << 20)	/* finished ranges with a reason, kept */
 #define NSF_STATE_MAX_DOMAINS	16384		/* domains kept at once */
+#define NSF_STATE_MAX_FREED	64		/* a VMM's freed domains kept, at
+						 * least (and any still named) */
 
 struct nsf_state;
 

@@ -268,8 +268,57 @@ static void test_report_while_applying(void)
 	nsf_state_free(s);
 }
 
+static void count_dom(void *ctx, const struct nsf_domain_info *d)
+{
+	(void)d;
+	++*(size_t *)ctx;
+}
+
+/*
+ * Hot-plug for months: a VMM attaches, maps, and frees a domain 1000
+ * times. It keeps its newest NSF_STATE_MAX_FREED freed domains and those
+ * a kept range still names (an audit's unflushed unpin), not all 1000.
+ */
+static void test_domain_churn(void)
+{
+	struct nsf_state *s = nsf_state_new(NSF_MODE_ENFORCE);
+	__u32 me = (__u32)getpid();	/* alive: refresh keeps the VMM running */
+	size_t ndoms = 0;
+	struct nsf_summary sum;
+
+	for (__u64 i = 0; i < 1000; i++) {
+		__u64 dom = DOM + (i << 12);
+		struct nsflush_event e = ev(NSFLUSH_EV_ATTACH, 0, 0, 0, false);
+
+		e.domain = dom;
+		e.group = 7;
+		e.pid = me;
+		nsf_state_event(s, &e);
+		e = ev(NSFLUSH_EV_MAP, 0, frame(i), PAGE, true);
+		e.domain = dom;
+		e.pid = me;
+		nsf_state_event(s, &e);
+		e = ev(NSFLUSH_EV_DOMAIN_FREE, 0, 0, 0, false);
+		e.domain = dom;
+		nsf_state_event(s, &e);
+		/* the 10th domain's unpin unflushed: a kept range names it */
+		e = ev(NSFLUSH_EV_UNPIN, 0, frame(i), PAGE, i != 10);
+		e.pid = me;
+		nsf_state_event(s, &e);
+		nsf_state_refresh(s);
+	}
+	nsf_state_domains(s, me, count_dom, &ndoms);
+	nsf_state_summary(s, me, &sum);
+	CHECK("1000 domains attached and freed: the newest 64 kept, and the one a range names",
+	      ndoms == NSF_STATE_MAX_FREED + 1 && sum.mapped == 1000 * PAGE &&
+	      sum.by_reason[NSF_REASON_NO_FLUSH_BEFORE_UNPIN] == PAGE,
+	      "%zu domains, mapped %llu, unpin-unflushed %llu", ndoms, (unsigned long long)sum.mapped, (unsigned long long)sum.by_reason[NSF_REASON_NO_FLUSH_BEFORE_UNPIN]);
+	nsf_state_free(s);
+}
+
 int main(void)
 {
+	test_domain_churn();
 	test_ten_million();
 	test_churn_flat();
 	test_report_while_applying();
