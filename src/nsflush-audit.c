@@ -198,10 +198,9 @@ int main(int argc, char **argv)
 			       !hooks[i].attached && hooks[i].optional ? " (optional)" : "");
 			missing += !absent && !hooks[i].attached && !hooks[i].optional;
 		}
-		printf("backend vfio-type1 %s\n",
-		       nsf_tracer_backend(t, "vfio-type1") ? "hooked" : "absent");
-		printf("backend iommufd %s\n",
-		       nsf_tracer_backend(t, "iommufd") ? "hooked" : "absent");
+		for (unsigned int b = NSFLUSH_BACKEND_TYPE1; b < NSFLUSH_BACKEND_NR; b++)
+			printf("backend %s %s\n", nsf_backend_name(b),
+			       nsf_tracer_backend(t, nsf_backend_name(b)) ? "hooked" : "absent");
 		nsf_tracer_close(t);
 	} else {
 		printf("hooks unavailable\n");

@@ -258,19 +258,20 @@ static __u64 monotonic_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static const char *const kind_names[] = {
-	[NSFLUSH_EV_ATTACH] = "attach",
-	[NSFLUSH_EV_DETACH] = "detach",
-	[NSFLUSH_EV_DOMAIN_FREE] = "domain-free",
-	[NSFLUSH_EV_MAP] = "map",
-	[NSFLUSH_EV_UNMAP] = "unmap",
-	[NSFLUSH_EV_UNPIN] = "unpin",
-};
+/* " NAME" when the backend's hooks are loaded, else "" */
+static const char *backend_word(unsigned int backend)
+{
+	static char buf[NSFLUSH_BACKEND_NR][24];
+
+	if (!nsf_tracer_backend(d.tracer, nsf_backend_name(backend)))
+		return "";
+	snprintf(buf[backend], sizeof(buf[0]), " %s", nsf_backend_name(backend));
+	return buf[backend];
+}
 
 static void print_event(const struct nsflush_event *e)
 {
-	const char *kind = e->kind < sizeof(kind_names) / sizeof(kind_names[0]) &&
-			   kind_names[e->kind] ? kind_names[e->kind] : "?";
+	const char *kind = nsf_event_kind_name(e->kind);
 
 	printf("%s pid=%u comm=%.*s domain=0x%llx container=0x%llx", kind, e->pid,
 	       NSFLUSH_COMM_LEN, e->comm, (unsigned long long)e->domain,
@@ -286,8 +287,7 @@ static void print_event(const struct nsflush_event *e)
 		printf(" iova=0x%llx phys=0x%llx bytes=%llu", (unsigned long long)e->iova,
 		       (unsigned long long)e->phys, (unsigned long long)e->bytes);
 		if (e->kind == NSFLUSH_EV_MAP)
-			printf(" origin=%s ret=%d", e->origin == NSFLUSH_ORIGIN_ATTACH ? "attach" :
-			       e->origin == NSFLUSH_ORIGIN_FOUND ? "found" : "map", e->map_ret);
+			printf(" origin=%s ret=%d", nsf_origin_name(e->origin), e->map_ret);
 		if (e->flush_state == NSFLUSH_FLUSH_DONE)
 			printf(" flush_ret=%d flushed=%llu", e->flush_ret,
 			       (unsigned long long)e->flush.flushed_bytes);
@@ -547,8 +547,8 @@ static int run(void)
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	nsf_info("ready: mode %s, backends%s%s, socket %s%s%s", nsf_mode_name(d.mode),
-		 nsf_tracer_backend(d.tracer, "vfio-type1") ? " vfio-type1" : "",
-		 nsf_tracer_backend(d.tracer, "iommufd") ? " iommufd" : "", env.socket,
+		 backend_word(NSFLUSH_BACKEND_TYPE1), backend_word(NSFLUSH_BACKEND_IOMMUFD),
+		 env.socket,
 		 d.textfile ? ", textfile " : "", d.textfile ? env.textfile_dir : "");
 
 	while (!exiting) {

@@ -10,6 +10,12 @@ static const char *const modes[NSF_MODE_NR] = {
 	[NSF_MODE_AUDIT] = "audit", [NSF_MODE_FLUSH] = "flush", [NSF_MODE_ENFORCE] = "enforce",
 };
 
+static const char *const kinds[] = {
+	[NSFLUSH_EV_ATTACH] = "attach", [NSFLUSH_EV_DETACH] = "detach",
+	[NSFLUSH_EV_DOMAIN_FREE] = "domain-free", [NSFLUSH_EV_MAP] = "map",
+	[NSFLUSH_EV_UNMAP] = "unmap", [NSFLUSH_EV_UNPIN] = "unpin",
+};
+
 static const char *const backends[NSFLUSH_BACKEND_NR] = {
 	[NSFLUSH_BACKEND_TYPE1] = "vfio-type1", [NSFLUSH_BACKEND_IOMMUFD] = "iommufd",
 };
@@ -47,6 +53,11 @@ static const char *const incompletes[NSF_INCOMPLETE_NR] = {
 const char *nsf_mode_name(enum nsf_mode mode)
 {
 	return NAME(modes, (unsigned int)mode);
+}
+
+const char *nsf_event_kind_name(unsigned int kind)
+{
+	return NAME(kinds, kind);
 }
 
 const char *nsf_backend_name(unsigned int backend)

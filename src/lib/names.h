@@ -46,6 +46,7 @@ enum nsf_status {
 };
 
 const char *nsf_mode_name(enum nsf_mode mode);
+const char *nsf_event_kind_name(unsigned int kind);	/* enum nsflush_event_kind */
 const char *nsf_backend_name(unsigned int backend);	/* enum nsflush_backend */
 const char *nsf_origin_name(unsigned int origin);	/* enum nsflush_origin */
 const char *nsf_run_state_name(enum nsf_run_state state);
