@@ -40,6 +40,7 @@ static const char usage[] =
 "                      kfunc on this host\n"
 "  -v, --verbose       libbpf debug output (--check)\n"
 "  -h, --help          this text\n"
+"      --version      print the version\n"
 "\n"
 "Exit status:\n"
 "  0  nothing unflushed (--check: everything usable)\n"
@@ -61,6 +62,7 @@ static void parse_args(int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, NSF_OPT_VERSION },
 		{},
 	};
 	bool pid_set = false, socket_set = false;

@@ -31,6 +31,7 @@ static const char usage[] =
 "  -s, --self-page   flush one locked, dirtied page of our own\n"
 "  -v, --verbose     libbpf debug output\n"
 "  -h, --help        this text\n"
+"      --version    print the version\n"
 "\n"
 "Examples:\n"
 "  nsflush-flush 0x100000 4096   # one page at 1 MiB\n"
@@ -42,6 +43,7 @@ static void parse_args(int argc, char **argv)
 		{ "self-page", no_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, NSF_OPT_VERSION },
 		{},
 	};
 	int c;

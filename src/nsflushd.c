@@ -90,6 +90,7 @@ static const char usage[] =
 "                              nsflush-audit --check for the hooks)\n"
 "  -v, --verbose               libbpf debug output (twice: more)\n"
 "  -h, --help                  this text\n"
+"      --version              print the version\n"
 "\n"
 "Stopping nsflushd (SIGTERM, a crash, an upgrade) leaves the hooks attached\n"
 "and enforcing; events queue in the pinned ring buffer until nsflushd starts\n"
@@ -117,6 +118,7 @@ static void parse_args(int argc, char **argv)
 		{ "flush-preexisting", no_argument, NULL, 'F' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, NSF_OPT_VERSION },
 		{},
 	};
 	uint64_t v;

@@ -74,6 +74,9 @@ void nsf_common_option(int c, char **argv, const char *usage)
 	case 'h':
 		fputs(usage, stdout);
 		exit(NSF_EXIT_OK);
+	case NSF_OPT_VERSION:
+		printf("%s %s\n", nsf_prog, NSF_VERSION);
+		exit(NSF_EXIT_OK);
 	case ':':
 		nsf_usage_error("%s needs an argument", bad_option(argv));
 	default:

@@ -28,8 +28,11 @@ void nsf_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nsf_usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
 
+/* getopt_long()'s value for --version (every tool has it). */
+#define NSF_OPT_VERSION 0x100
+
 /*
- * The options every tool shares (-v, -h) and getopt_long()'s complaints
+ * The options every tool shares (-v, -h, --version) and getopt_long()'s complaints
  * (run it with opterr = 0 and a leading ':' in optstring): call from the
  * default branch of the option switch.
  */
