@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "nsf.h"
@@ -16,8 +17,35 @@
 const char *nsf_prog = "nsflush";
 int nsf_verbose;
 
-static void vline(const char *fmt, va_list ap)
+/*
+ * Is stderr the journal? systemd then sets JOURNAL_STREAM to its
+ * "device:inode", and a line starting "<N>" is logged at syslog priority
+ * N (sd-daemon(3)): errors at 3, information at 6, libbpf's debug at 7.
+ */
+static bool stderr_is_journal(void)
 {
+	static int journal = -1;
+
+	if (journal < 0) {
+		const char *js = getenv("JOURNAL_STREAM");
+		unsigned long long dev, ino;
+		struct stat st;
+
+		journal = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && !fstat(2, &st) &&
+			  st.st_dev == dev && st.st_ino == ino;
+	}
+	return journal;
+}
+
+static void priority(int prio)
+{
+	if (stderr_is_journal())
+		fprintf(stderr, "<%d>", prio);
+}
+
+static void vline(int prio, const char *fmt, va_list ap)
+{
+	priority(prio);
 	fprintf(stderr, "%s: ", nsf_prog);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
@@ -28,7 +56,7 @@ void nsf_err(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vline(fmt, ap);
+	vline(NSF_LOG_ERR, fmt, ap);
 	va_end(ap);
 }
 
@@ -37,7 +65,7 @@ void nsf_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vline(fmt, ap);
+	vline(NSF_LOG_INFO, fmt, ap);
 	va_end(ap);
 }
 
@@ -45,6 +73,7 @@ void nsf_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
+	priority(NSF_LOG_ERR);
 	fprintf(stderr, "%s: ", nsf_prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -89,6 +118,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	/* Without -v, libbpf's multi-line chatter would bury our one line. */
 	if (!nsf_verbose || (level == LIBBPF_DEBUG && nsf_verbose < 2))
 		return 0;
+	priority(level == LIBBPF_WARN ? NSF_LOG_WARNING : level == LIBBPF_INFO ? NSF_LOG_INFO :
+		 NSF_LOG_DEBUG);
 	return vfprintf(stderr, fmt, ap);
 }
 

@@ -20,7 +20,12 @@ enum {
 extern const char *nsf_prog;	/* program name for messages */
 extern int nsf_verbose;		/* -v: libbpf debug output */
 
-/* One clear line on stderr: "<prog>: <message>". */
+/* syslog priorities, as journald reads them (nsf.c) */
+enum { NSF_LOG_ERR = 3, NSF_LOG_WARNING = 4, NSF_LOG_INFO = 6, NSF_LOG_DEBUG = 7 };
+
+/* One clear line on stderr: "<prog>: <message>"; under systemd, whose
+ * journal is stderr (JOURNAL_STREAM), prefixed "<3>" (err) or "<6>" (info)
+ * so that journald logs it at that priority. */
 void nsf_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nsf_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
