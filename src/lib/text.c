@@ -3,27 +3,7 @@
 #include <stdbool.h>
 #include "text.h"
 
-static const char *json_esc(int c)
-{
-	static char buf[8];
-
-	switch (c) {
-	case '"':
-		return "\\\"";
-	case '\\':
-		return "\\\\";
-	case '\n':
-		return "\\n";
-	case '\t':
-		return "\\t";
-	}
-	if (c < 0x20 || c == 0x7f) {
-		snprintf(buf, sizeof(buf), "\\u%04x", c);
-		return buf;
-	}
-	return NULL;
-}
-
+/* A Prometheus label value escapes these three only. */
 static const char *prom_esc(int c)
 {
 	switch (c) {
@@ -33,6 +13,23 @@ static const char *prom_esc(int c)
 		return "\\\\";
 	case '\n':
 		return "\\n";
+	}
+	return NULL;
+}
+
+/* JSON: those, and every other control character. */
+static const char *json_esc(int c)
+{
+	static char buf[8];
+	const char *e = prom_esc(c);
+
+	if (e)
+		return e;
+	if (c == '\t')
+		return "\\t";
+	if (c < 0x20 || c == 0x7f) {
+		snprintf(buf, sizeof(buf), "\\u%04x", c);
+		return buf;
 	}
 	return NULL;
 }

@@ -24,13 +24,8 @@
 #include "lib/prom.h"
 #include "lib/report.h"
 #include "lib/state.h"
+#include "../unit/synth.h"
 
-#define KiB (1ULL << 10)
-#define MiB (1ULL << 20)
-#define GiB (1ULL << 30)
-#define DOM 0xffff888001000000ULL
-#define CONT 0xffff888003000000ULL
-#define PID 4242
 
 static double now(void)
 {
@@ -53,22 +48,10 @@ static double rss_bytes(void)
 	return (double)rss * sysconf(_SC_PAGESIZE);
 }
 
-/* A bijection on [0, 2^bits): distinct runs get distinct frames. */
-static __u64 scatter(__u64 x, int bits)
-{
-	__u64 mask = (1ULL << bits) - 1;
-
-	for (int r = 0; r < 3; r++) {
-		x = (x * 0x9e3779b97f4a7c15ULL) & mask;
-		x ^= x >> (bits / 2 + 1);
-	}
-	return x;
-}
-
 /* Run @i's size in the mixed case: mostly 4 KiB, some 64 KiB and 2 MiB. */
 static __u64 run_size(bool mixed, __u64 i)
 {
-	__u64 h = scatter(i, 32) % 100;
+	__u64 h = synth_scatter(i, 32) % 100;
 
 	if (!mixed)
 		return 4 * KiB;
@@ -80,19 +63,17 @@ static __u64 run_size(bool mixed, __u64 i)
  * same pages mapped twice, told apart at unpin by their IOVA). */
 static __u64 run_phys(__u64 size, __u64 n)
 {
-	return scatter(n, 46 - __builtin_ctzll(size)) * size;
+	return synth_scatter(n, 46 - __builtin_ctzll(size)) * size;
 }
 
 static bool iommufd;	/* the case's backend: its UNPINs say phys, not IOVA */
 
 static struct nsflush_event event(__u32 kind)
 {
-	struct nsflush_event e = {
-		.kind = kind, .pid = PID, .domain = DOM, .container = CONT,
-		.backend = iommufd ? NSFLUSH_BACKEND_IOMMUFD : NSFLUSH_BACKEND_TYPE1,
-	};
+	struct nsflush_event e = synth_event(kind, SYNTH_DOM, 0, 0, 0, false);
 
-	strcpy(e.comm, "qemu-system-x86");
+	if (iommufd)
+		e.backend = NSFLUSH_BACKEND_IOMMUFD;
 	return e;
 }
 

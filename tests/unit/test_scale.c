@@ -14,44 +14,20 @@
 #include "lib/report.h"
 #include "lib/state.h"
 #include "check.h"
+#include "synth.h"
 
-#define KiB (1ULL << 10)
-#define MiB (1ULL << 20)
-#define DOM 0xffff888001000000ULL
-#define CONT 0xffff888003000000ULL
-#define PID 4242
+#define DOM SYNTH_DOM
+#define PID SYNTH_PID
 #define PAGE (4 * KiB)
-
-/* A bijection on [0, 2^bits): distinct runs, distinct frames. */
-static __u64 scatter(__u64 x, int bits)
-{
-	__u64 mask = (1ULL << bits) - 1;
-
-	for (int r = 0; r < 3; r++) {
-		x = (x * 0x9e3779b97f4a7c15ULL) & mask;
-		x ^= x >> (bits / 2 + 1);
-	}
-	return x;
-}
 
 static __u64 frame(__u64 n)
 {
-	return scatter(n, 34) * PAGE;
+	return synth_scatter(n, 34) * PAGE;
 }
 
 static struct nsflush_event ev(__u32 kind, __u64 iova, __u64 phys, __u64 bytes, bool flushed)
 {
-	struct nsflush_event e = {
-		.kind = kind, .pid = PID, .domain = DOM, .container = CONT,
-		.backend = NSFLUSH_BACKEND_TYPE1, .iova = iova, .phys = phys, .bytes = bytes,
-	};
-
-	strcpy(e.comm, "qemu-system-x86");
-	if (flushed) {
-		e.flush_state = NSFLUSH_FLUSH_DONE;
-		e.flush.flushed_bytes = bytes;
-	}
-	return e;
+	return synth_event(kind, DOM, iova, phys, bytes, flushed);
 }
 
 static void apply(struct nsf_state *s, __u32 kind, __u64 iova, __u64 phys, __u64 bytes,

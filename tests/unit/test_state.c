@@ -8,26 +8,19 @@
 #include "lib/report.h"
 #include "lib/state.h"
 #include "check.h"
+#include "synth.h"
 
-#define KiB (1ULL << 10)
-#define MiB (1ULL << 20)
-#define DOM1 0xffff888001000000ULL
+#define DOM1 SYNTH_DOM
 #define DOM2 0xffff888002000000ULL
-#define CONT 0xffff888003000000ULL
+#define CONT SYNTH_CONT
 #define PHYS 0x100000000ULL
-#define PID 4242
+#define PID SYNTH_PID
 
 static bool have_python, have_promtool;
 
 static struct nsflush_event ev(__u32 kind, __u64 domain)
 {
-	struct nsflush_event e = {
-		.kind = kind, .pid = PID, .domain = domain, .container = CONT,
-		.backend = NSFLUSH_BACKEND_TYPE1,
-	};
-
-	strcpy(e.comm, "qemu-system-x86");
-	return e;
+	return synth_event(kind, domain, 0, 0, 0, false);
 }
 
 static void attach(struct nsf_state *s, __u64 domain, __u32 group, bool coherent)
@@ -43,16 +36,7 @@ static void attach(struct nsf_state *s, __u64 domain, __u32 group, bool coherent
 static struct nsflush_event map_ev(__u64 domain, __u64 iova, __u64 phys, __u64 bytes,
 				   bool flushed)
 {
-	struct nsflush_event e = ev(NSFLUSH_EV_MAP, domain);
-
-	e.iova = iova;
-	e.phys = phys;
-	e.bytes = bytes;
-	if (flushed) {
-		e.flush_state = NSFLUSH_FLUSH_DONE;
-		e.flush.flushed_bytes = bytes;
-	}
-	return e;
+	return synth_event(NSFLUSH_EV_MAP, domain, iova, phys, bytes, flushed);
 }
 
 static void map(struct nsf_state *s, __u64 domain, __u64 iova, __u64 phys, __u64 bytes,
@@ -74,16 +58,7 @@ static void unmap(struct nsf_state *s, __u64 domain, __u64 iova, __u64 bytes)
 
 static struct nsflush_event unpin_ev(__u64 iova, __u64 phys, __u64 bytes, bool flushed)
 {
-	struct nsflush_event e = ev(NSFLUSH_EV_UNPIN, 0);
-
-	e.iova = iova;
-	e.phys = phys;
-	e.bytes = bytes;
-	if (flushed) {
-		e.flush_state = NSFLUSH_FLUSH_DONE;
-		e.flush.flushed_bytes = bytes;
-	}
-	return e;
+	return synth_event(NSFLUSH_EV_UNPIN, 0, iova, phys, bytes, flushed);
 }
 
 static void unpin(struct nsf_state *s, __u64 iova, __u64 phys, __u64 bytes, bool flushed)
