@@ -136,14 +136,25 @@ variant:
 	$(Q)$(MAKE) BUILD=$(BUILD)/variant BPF_EXTRA=-DNSFLUSH_BUILD_VARIANT \
 		$(BUILD)/variant/static/nsflushd
 
-check: all static kmods unit variant $(TEST_TOOLS)
+# The packages first (tests/deps), then a make that reads this file again:
+# pkg-config's answers above are only right once libbpf-dev is there.
+deps:
+	$(Q)tests/deps
+
+check: deps
+	$(Q)$(MAKE) run-tests
+
+run-tests: all static kmods unit variant $(TEST_TOOLS)
 	$(Q)tests/run
 
 # ---- demo and benchmarks ---------------------------------------------------
 # make demo DEMO_KERNEL=iommufd-6.12 DEMO_BACKEND=iommufd: the same via iommufd
 DEMO_KERNEL  ?= debian-6.12
 DEMO_BACKEND ?= type1
-demo: all static kmods
+demo: deps
+	$(Q)$(MAKE) run-demo
+
+run-demo: all static kmods
 	$(Q)tests/vm/run --kernel $(DEMO_KERNEL) -- \
 		env NSFLUSH_DEMO_BACKEND=$(DEMO_BACKEND) tests/demo
 
@@ -175,7 +186,7 @@ clean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)
 
-.PHONY: all static kmods unit variant check demo bench bench-flush bench-state bench-lab vmlinux clean
+.PHONY: all static kmods unit variant deps check run-tests demo run-demo bench bench-flush bench-state bench-lab vmlinux clean
 # Keep skeletons and objects between runs.
 .SECONDARY:
 
