@@ -429,8 +429,9 @@ static void run_unindex(struct nsf_state *s, __u32 slot)
 		nsf_rindex_remove(&d->by_iova, r->iova, r->bytes, slot);
 }
 
-/* A new live run like @tmpl; 0 when it cannot be held (counted). */
-static __u32 run_new(struct nsf_state *s, struct vmm *v, const struct run *tmpl)
+/* A slot holding @tmpl, indexed; 0 when it cannot be held (counted). Its
+ * bytes are not counted: the caller's to count, or already counted. */
+static __u32 run_place(struct nsf_state *s, const struct run *tmpl)
 {
 	__u32 slot = slot_alloc(s);
 
@@ -444,6 +445,16 @@ static __u32 run_new(struct nsf_state *s, struct vmm *v, const struct run *tmpl)
 		s->full++;
 		return 0;
 	}
+	return slot;
+}
+
+/* A new live run like @tmpl, counted; 0 when it cannot be held. */
+static __u32 run_new(struct nsf_state *s, struct vmm *v, const struct run *tmpl)
+{
+	__u32 slot = run_place(s, tmpl);
+
+	if (!slot)
+		return 0;
 	v->live_runs++;
 	v->by_reason[tmpl->reason] += tmpl->bytes;
 	if (tmpl->state == NSF_RUN_MAPPED)
@@ -452,7 +463,8 @@ static __u32 run_new(struct nsf_state *s, struct vmm *v, const struct run *tmpl)
 }
 
 /* Splits live run @slot at byte @off (0 < off < bytes); returns the tail
- * (0 when it cannot be held: the run then stays whole). */
+ * (0 when it cannot be held: the run then stays whole). The bytes stay
+ * counted as they were: only the number of runs grows. */
 static __u32 run_split(struct nsf_state *s, struct vmm *v, __u32 slot, __u64 off)
 {
 	struct run tail = *R(s, slot);
@@ -467,16 +479,10 @@ static __u32 run_split(struct nsf_state *s, struct vmm *v, __u32 slot, __u64 off
 		s->full++;	/* cannot be: it was indexed, and is shorter */
 		return 0;
 	}
-	/* run_new() counts the tail's bytes again: take them off first */
-	v->by_reason[tail.reason] -= tail.bytes;
-	if (tail.state == NSF_RUN_MAPPED)
-		v->live -= tail.bytes;
-	t = run_new(s, v, &tail);
-	if (!t) {
-		/* keep the bytes on the head: nothing is lost from the totals */
-		v->by_reason[tail.reason] += tail.bytes;
-		if (tail.state == NSF_RUN_MAPPED)
-			v->live += tail.bytes;
+	t = run_place(s, &tail);
+	if (t) {
+		v->live_runs++;
+	} else {
 		run_unindex(s, slot);
 		R(s, slot)->bytes += tail.bytes;
 		run_index(s, slot);
@@ -896,7 +902,8 @@ static void ev_unpin(struct nsf_state *s, const struct nsflush_event *e)
 			nsf_rindex_find(&d->by_phys, a, b, &s->buf);
 		}
 	}
-	/* type1: the runs of the mapping it unpins (same_mapping()) */
+	/* type1: the runs of the mapping it unpins, as far apart in IOVA and
+	 * phys as the event (iommufd: same_mapping() below) */
 	n = 0;
 	for (size_t i = 0; i < s->buf.n; i++) {
 		const struct run *r = R(s, s->buf.v[i]);
