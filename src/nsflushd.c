@@ -26,8 +26,10 @@
 #include "lib/ctl.h"
 #include "lib/flusher.h"
 #include "lib/found.h"
+#include "lib/notify.h"
 #include "lib/pins.h"
 #include "lib/state.h"
+#include "lib/text.h"
 #include "lib/textfile.h"
 #include "lib/tracer.h"
 
@@ -35,6 +37,16 @@
 /* The longest an event waits in the ring buffer: the hooks wake the daemon
  * only once an eighth of the ring is full. */
 #define DRAIN_MS 100
+
+/* nsflushd's exit status: the unit retries only a runtime failure
+ * (RestartPreventExitStatus= the others); --help says the same. */
+enum daemon_exit {
+	EXIT_STOPPED = 0,	/* stopped by SIGTERM/SIGINT; --unload done */
+	EXIT_RUNTIME = 1,	/* failed while starting or running: may pass later */
+	EXIT_USAGE = 2,		/* bad option or configuration (nsf_usage_error too) */
+	EXIT_UNSUPPORTED = 3,	/* the kernel lacks what is required */
+	EXIT_NOPERM = 4,	/* not root */
+};
 
 static struct env {
 	int mode;		/* enum nsf_mode, -1: choose */
@@ -100,7 +112,16 @@ static const char usage[] =
 "Examples:\n"
 "  nsflushd                                  # enforce if possible, else audit\n"
 "  nsflushd --mode audit --textfile-dir /tmp # audit only, metrics in /tmp\n"
-"  nsflush-audit --pid $(pidof qemu-system-x86_64)\n";
+"  nsflush-audit --pid $(pidof qemu-system-x86_64)\n"
+"\n"
+"Exit status:\n"
+"  0  stopped by SIGTERM or SIGINT (the hooks stay), or --unload done\n"
+"  1  runtime failure: another nsflushd runs, pins it cannot adopt, BPF\n"
+"     load or event loop errors (a restart may help)\n"
+"  2  bad usage: an unknown or invalid option, an unwritable --textfile-dir\n"
+"  3  the kernel lacks what is required: BTF, a VFIO backend, a hook with\n"
+"     no fallback, or the helper module for --mode flush or enforce\n"
+"  4  not permitted: not root\n";
 
 static void parse_args(int argc, char **argv)
 {
@@ -269,6 +290,28 @@ static const char *backend_word(unsigned int backend)
 		return "";
 	snprintf(buf[backend], sizeof(buf[0]), " %s", nsf_backend_name(backend));
 	return buf[backend];
+}
+
+static void count_vmm(void *ctx, const struct nsf_vmm_info *v, const struct nsf_summary *sum)
+{
+	(void)sum;
+	*(unsigned int *)ctx += !v->exited;
+}
+
+/* systemctl status's line: the mode and backends, then what is live. */
+static void notify_status(const char *prefix)
+{
+	char mapped[32], unflushed[32];
+	struct nsf_summary sum;
+	unsigned int vmms = 0;
+
+	nsf_state_summary(d.state, 0, &sum);
+	nsf_state_vmms(d.state, 0, count_vmm, &vmms);
+	nsf_notify("%sSTATUS=%s mode, backends%s%s; %u VMMs, %s mapped non-coherently, "
+		   "%s unflushed", prefix, nsf_mode_name(d.mode),
+		   backend_word(NSFLUSH_BACKEND_TYPE1), backend_word(NSFLUSH_BACKEND_IOMMUFD), vmms,
+		   nsf_human(sum.live, mapped, sizeof(mapped)),
+		   nsf_human(sum.unflushed, unflushed, sizeof(unflushed)));
 }
 
 static void print_event(const struct nsflush_event *e)
@@ -470,6 +513,7 @@ static void enforce_when_module_appears(int epfd)
 		nsf_state_set_mode(d.state, d.mode);
 		nsf_info("helper module nsflush is loaded now: enforce mode, the pinned audit hooks "
 			 "replaced by enforcing ones");
+		notify_status("");
 	} else {
 		gave_up = true;
 		d.topts.enforce = false;
@@ -493,22 +537,22 @@ static int run(void)
 	struct epoll_event ev = { .events = EPOLLIN };
 	__u64 next_write = 0;
 	struct nsf_ctl *ctl = NULL;
-	int epfd = -1, err = -1, mode, n;
+	int epfd = -1, status = EXIT_RUNTIME, mode, n;
 
 	mode = choose_mode();
 	if (mode < 0)
-		return -1;
+		return EXIT_UNSUPPORTED;
 	d.mode = mode;
 	if (env.textfile_dir_given || access(env.textfile_dir, F_OK) == 0) {
 		if (nsf_textfile_open_dir(env.textfile_dir))
-			return -1;
+			return EXIT_USAGE;
 		d.textfile = true;
 	} else {
 		nsf_info("textfile dir %s does not exist: no Prometheus textfile", env.textfile_dir);
 	}
 	d.state = nsf_state_new(d.mode);
 	if (!d.state)
-		return -1;
+		return EXIT_RUNTIME;
 	if ((d.mode == NSF_MODE_FLUSH || env.flush_found) && nsf_flusher_open(&d.flusher))
 		goto out;
 	topts->pid = env.pid;
@@ -518,8 +562,11 @@ static int run(void)
 	topts->skip_funcs = env.skip_hooks;
 	topts->nr_skip = env.nr_skip_hooks;
 	topts->pin_dir = env.pin_dir;
-	if (nsf_tracer_open(&d.tracer, topts))
+	n = nsf_tracer_open(&d.tracer, topts);
+	if (n) {
+		status = n == -ENOTSUP ? EXIT_UNSUPPORTED : n == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 		goto out;
+	}
 	log_hooks(d.tracer);
 	log_pins(d.tracer);
 	/* The record is whole for processes that started after the hooks
@@ -552,6 +599,9 @@ static int run(void)
 		 backend_word(NSFLUSH_BACKEND_TYPE1), backend_word(NSFLUSH_BACKEND_IOMMUFD),
 		 env.socket,
 		 d.textfile ? ", textfile " : "", d.textfile ? env.textfile_dir : "");
+	/* every hook is attached and the backlog drained: systemd may start
+	 * the VMMs ordered after us */
+	notify_status("READY=1\n");
 
 	while (!exiting) {
 		struct epoll_event got[2];
@@ -574,15 +624,17 @@ static int run(void)
 		}
 		if (monotonic_ns() >= next_write) {
 			write_textfile(true);
+			notify_status("");
 			next_write = monotonic_ns() + env.textfile_interval * 1000000000ULL;
 		}
 	}
+	nsf_notify("STOPPING=1\nSTATUS=stopping; the hooks stay attached");
 	write_textfile(false);
 	sync_state(NULL);
 	nsf_tracer_mark_stopped(d.tracer);
 	nsf_info("stopped; the hooks stay attached in %s ('nsflushd --unload' detaches them)",
 		 env.pin_dir);
-	err = 0;
+	status = EXIT_STOPPED;
 	goto out;
 sys_fail:
 	nsf_err("event loop: %s", strerror(errno));
@@ -593,7 +645,7 @@ out:
 	nsf_tracer_close(d.tracer);
 	nsf_flusher_close(d.flusher);
 	nsf_state_free(d.state);
-	return err;
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -604,14 +656,19 @@ int main(int argc, char **argv)
 	if (env.unload) {
 		if (geteuid()) {
 			nsf_err("must run as root");
-			return NSF_EXIT_ERROR;
+			return EXIT_NOPERM;
 		}
 		if (nsf_pins_unload(env.pin_dir))
-			return NSF_EXIT_ERROR;
+			return EXIT_RUNTIME;
 		nsf_info("unloaded: every hook pinned in %s is detached", env.pin_dir);
-		return NSF_EXIT_OK;
+		return EXIT_STOPPED;
 	}
-	if (nsf_check_bpf_prereqs())
-		return NSF_EXIT_ERROR;
-	return run() ? NSF_EXIT_ERROR : NSF_EXIT_OK;
+	switch (nsf_check_bpf_prereqs()) {
+	case 0:
+		return run();
+	case -EPERM:
+		return EXIT_NOPERM;
+	default:
+		return EXIT_UNSUPPORTED;
+	}
 }

@@ -584,6 +584,7 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 	struct nsf_kernel_btf *kbtf = nsf_kernel_btf_open();
 	struct bpf_program *prog;
 	struct nsf_tracer *t = NULL;
+	bool refused = false;	/* by probing: err says why (tracer.h) */
 	int err;
 
 	bool present[NR_FAMILIES];
@@ -595,7 +596,8 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 	}
 	if (!nr_present) {
 		nsf_err("neither VFIO type1 nor iommufd is in this kernel (modprobe vfio_iommu_type1)");
-		err = -ENOENT;
+		err = -ENOTSUP;
+		refused = true;
 		goto out;
 	}
 	t = calloc(1, sizeof(*t));
@@ -653,7 +655,8 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 			nsf_err("kernel function %s %s: cannot hook it", h->func,
 				h->skipped ? "is skipped (--skip-hook)" :
 					     "has no BTF here (inlined or renamed)");
-			err = -ENOENT;
+			err = h->skipped ? -EINVAL : -ENOTSUP;
+			refused = true;
 			goto out;
 		}
 		bpf_program__set_autoload(prog, false);
@@ -666,6 +669,7 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 		if (!known) {
 			nsf_err("--skip-hook %s: nsflush does not hook that function", o->skip_funcs[i]);
 			err = -EINVAL;
+			refused = true;
 			goto out;
 		}
 	}
@@ -704,6 +708,10 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 out:
 	nsf_kernel_btf_close(kbtf);
 	nsf_tracer_close(t);	/* a partly opened tracer on failure, else NULL */
+	/* -ENOTSUP and -EINVAL say what probing refused (tracer.h); libbpf's
+	 * own are runtime failures */
+	if (!refused && (err == -ENOTSUP || err == -EINVAL))
+		err = -EIO;
 	return err;
 }
 

@@ -65,7 +65,10 @@ struct nsf_hook_status {
  * the hooks when they are this build's, else this build's are attached
  * before the pinned ones are detached, so no hook is ever missing.
  * Pins of another ABI are refused, never half-replaced.
- * Errors get one clear line.
+ * Errors get one clear line and a negative errno: -ENOTSUP when the kernel
+ * lacks what is required (no VFIO backend, a required hook without BTF),
+ * -EINVAL when the options ask for what cannot be (--skip-hook), anything
+ * else for a runtime failure.
  */
 int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *opts);
 void nsf_tracer_close(struct nsf_tracer *t);

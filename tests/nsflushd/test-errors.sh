@@ -2,7 +2,8 @@
 # Bad input and broken environments get one clear line and a non-zero
 # exit, never a crash; lost events are counted, surfaced, and make the
 # audit exit 3. nsflush-audit's exit codes 0, 2 and 3 are reached here
-# (1 in test-type1.sh).
+# (1 in test-type1.sh); nsflushd's 1 (runtime failure), 2 (bad usage), 3
+# (the kernel lacks what is required) and 4 (not root), as --help says.
 . "$(dirname "$0")/../lib.sh"
 
 declare -A want=(
@@ -12,23 +13,23 @@ declare -A want=(
 	[audit-unknown-flag]="2 unknown option"
 	[audit-no-such-pid]="2 no such pid"
 	[audit-not-root]="2 permission denied"
-	[daemon-second-instance]="2 another nsflushd is running (it holds /sys/fs/bpf/nsflush)"
-	[unload-while-running]="2 another nsflushd is running"
-	[unload-nothing-pinned]="2 nothing to unload: /sys/fs/bpf/nsflush does not exist"
-	[daemon-pin-dir-not-bpffs]="2 /tmp/nsflush-pins is not on a BPF filesystem"
-	[daemon-incompatible-pins]="2 holds pins of an incompatible nsflush (control block of ABI"
-	[daemon-ringbuf-differs]="2 the pinned ring buffer has 4194304 bytes, not 8192"
-	[daemon-bpffs-not-mountable]="2 cannot mount bpffs on /sys/fs/bpf: Operation not permitted"
+	[daemon-second-instance]="1 another nsflushd is running (it holds /sys/fs/bpf/nsflush)"
+	[unload-while-running]="1 another nsflushd is running"
+	[unload-nothing-pinned]="1 nothing to unload: /sys/fs/bpf/nsflush does not exist"
+	[daemon-pin-dir-not-bpffs]="1 /tmp/nsflush-pins is not on a BPF filesystem"
+	[daemon-incompatible-pins]="1 holds pins of an incompatible nsflush (control block of ABI"
+	[daemon-ringbuf-differs]="1 the pinned ring buffer has 4194304 bytes, not 8192"
+	[daemon-bpffs-not-mountable]="1 cannot mount bpffs on /sys/fs/bpf: Operation not permitted"
 	[daemon-unknown-flag]="2 unknown option"
 	[daemon-bad-pid]="2 invalid pid"
 	[daemon-bad-mode]="2 invalid mode"
 	[daemon-textfile-readonly]="2 unwritable textfile dir"
 	[daemon-textfile-missing]="2 unwritable textfile dir"
-	[daemon-not-root]="2 must run as root"
-	[daemon-enforce-no-module]="2 needs the helper module"
-	[daemon-flush-no-module]="2 needs the helper module"
-	[daemon-no-btf]="2 no BTF"
-	[daemon-no-vfio]="2 neither VFIO type1 nor iommufd is in this kernel"
+	[daemon-not-root]="4 must run as root"
+	[daemon-enforce-no-module]="3 needs the helper module"
+	[daemon-flush-no-module]="3 needs the helper module"
+	[daemon-no-btf]="3 no BTF"
+	[daemon-no-vfio]="3 neither VFIO type1 nor iommufd is in this kernel"
 	[daemon-skip-unknown-hook]="2 --skip-hook no_such_function: nsflush does not hook that function"
 	[daemon-skip-required-hook]="2 vfio_unpin_pages_remote is skipped (--skip-hook): cannot hook it"
 )
