@@ -11,6 +11,8 @@ CC        ?= cc
 ARCH      := x86
 # Kernels the lab boots and the helper module is built for.
 LAB_KERNELS ?= debian-6.12 debian-6.1 iommufd-6.12
+# The one version (tools, packages, module): debian/changelog's newest.
+VERSION   := $(shell sed -n '1{s/^nsflush .//;s/. .*//;p}' debian/changelog)
 
 ifeq ($(V),1)
 Q =
@@ -57,19 +59,24 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/obj/%.o: src/%.c $(SKELS) | $(BUILD)/obj/lib
+# Rewritten only when the version changes, so a rebuild follows it.
+$(BUILD)/version.h: debian/changelog | $(BUILD)
+	$(Q)echo '#define NSF_VERSION "$(VERSION)"' > $@.tmp; \
+	cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+
+$(BUILD)/obj/%.o: src/%.c $(SKELS) $(BUILD)/version.h | $(BUILD)/obj/lib
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 
 $(BUILD)/%: $(BUILD)/obj/%.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/static/%: $(BUILD)/obj/%.o $(LIB_OBJS) | $(BUILD)/static
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -static $^ $(LIBS_STATIC) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -static $^ $(LIBS_STATIC) -o $@
 
 # The workload client needs only libc and the VFIO uapi.
 $(BUILD)/$(WORKLOAD): tests/workload/$(WORKLOAD).c | $(BUILD)
@@ -84,7 +91,8 @@ $(BUILD) $(BUILD)/bpf $(BUILD)/obj/lib $(BUILD)/static $(BUILD)/tests:
 	$(Q)mkdir -p $@
 
 # ---- helper module, one build per lab kernel -------------------------------
-KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/Kbuild kmod/build) include/nsflush_kfunc.h
+KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/Kbuild kmod/build) include/nsflush_kfunc.h \
+	     debian/changelog
 
 # The kernel version is known only once the kernel is fetched, so the
 # up-to-date check is done here rather than by make's dependency graph.
@@ -96,12 +104,12 @@ kmods:
 		   [ -z "$$(find $(KMOD_SRCS) -newer $$out/nsflush.ko)" ]; then continue; fi; \
 		mkdir -p $$out; \
 		$(if $(Q),printf '  %-8s %s\n' KMOD $$out/nsflush.ko;) \
-		kmod/build --kdir "$$root/usr/src/linux-headers-$$kver" --out $$out \
+		kmod/build --kdir "$$root/usr/src/linux-headers-$$kver" --out $$out --version $(VERSION) \
 			$(if $(Q),> $$out/build.log 2>&1 || { cat $$out/build.log; exit 1; }, || exit 1); \
 	done
 
 # ---- tests -----------------------------------------------------------------
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(wildcard tests/unit/*.h) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(wildcard tests/unit/*.h) $(BUILD)/version.h | $(BUILD)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ikmod $< $(LIB_OBJS) $(LIBS) -o $@
 
@@ -182,11 +190,82 @@ $(BUILD)/bench-flush: tests/bench/bench-flush.c kmod/flush_loop.h | $(BUILD)
 vmlinux:
 	$(Q)vmlinux/gen-vmlinux-h debian-6.12
 
+# ---- man pages and install -------------------------------------------------
+# Each man page is its tool's --help (and --version), through help2man, plus
+# dist/man/TOOL.h2m for NAME, FILES and SEE ALSO: one source for both.
+MANS := $(patsubst %,$(BUILD)/man/%.8,$(TOOLS))
+man: $(MANS)
+
+$(BUILD)/man/%.8: $(BUILD)/% dist/man/%.h2m | $(BUILD)/man
+	$(call msg,MAN,$@)
+	$(Q)help2man --no-info --section 8 --manual "System Administration" \
+		--source "nsflush $(VERSION)" --include dist/man/$*.h2m --output $@ $(BUILD)/$*
+
+$(BUILD)/man:
+	$(Q)mkdir -p $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [SBINDIR= MANDIR= ...]: the
+# tools (administrator commands: SBINDIR, man section 8), the systemd unit,
+# /etc/default/nsflushd, modules-load.d, bash completion, the alert rules
+# and the dashboard. The module's source is `make install-dkms`.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+# /usr keeps its configuration in /etc and its units in /lib (Debian 12)
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+MODLOADDIR ?= $(PREFIX)/lib/modules-load.d
+COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+INSTALL    ?= install
+
+install: all man
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(MODLOADDIR) $(DESTDIR)$(COMPLETIONDIR) \
+		$(DESTDIR)$(DATADIR)/nsflush/prometheus $(DESTDIR)$(DATADIR)/nsflush/grafana
+	$(Q)$(INSTALL) -m 0755 $(addprefix $(BUILD)/,$(TOOLS)) $(DESTDIR)$(SBINDIR)/
+	$(Q)$(INSTALL) -m 0644 $(MANS) $(DESTDIR)$(MANDIR)/man8/
+	$(Q)sed -e 's|/usr/sbin/nsflushd|$(SBINDIR)/nsflushd|' \
+		-e 's|/etc/default/nsflushd|$(SYSCONFDIR)/default/nsflushd|' \
+		dist/systemd/nsflushd.service > $(DESTDIR)$(UNITDIR)/nsflushd.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/nsflushd.service
+	$(Q)$(INSTALL) -m 0644 dist/default/nsflushd $(DESTDIR)$(SYSCONFDIR)/default/
+	$(Q)$(INSTALL) -m 0644 dist/modules-load.d/nsflush.conf $(DESTDIR)$(MODLOADDIR)/
+	$(Q)for t in $(TOOLS); do \
+		$(INSTALL) -m 0644 dist/bash-completion/nsflush $(DESTDIR)$(COMPLETIONDIR)/$$t || exit 1; \
+	done
+	$(Q)$(INSTALL) -m 0644 dist/prometheus/nsflush.rules.yml $(DESTDIR)$(DATADIR)/nsflush/prometheus/
+	$(Q)$(INSTALL) -m 0644 dist/grafana/nsflush.json $(DESTDIR)$(DATADIR)/nsflush/grafana/
+
+# make deb: the Debian packages nsflush and nsflush-dkms (and the native
+# source package) in $(BUILD)/deb/, built from the checkout's tracked files
+# in a copy, so that what is not committed cannot slip in.
+DEB_TREE := $(BUILD)/deb/nsflush-$(VERSION)
+deb:
+	$(call msg,DEB,$(BUILD)/deb)
+	$(Q)git rev-parse --is-inside-work-tree >/dev/null 2>&1 || \
+		{ echo "make deb: needs a git checkout (it packages the tracked files)" >&2; exit 2; }
+	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(DEB_TREE)
+	$(Q)git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(DEB_TREE)
+	$(Q)cd $(DEB_TREE) && dpkg-buildpackage -us -uc $(if $(Q),> ../build.log 2>&1 || \
+		{ tail -n 30 ../build.log; exit 1; })
+	$(Q)ls $(BUILD)/deb/*.deb
+
+# The helper module's source for DKMS (/usr/src/nsflush-VERSION) and its
+# modules-load.d entry: what the nsflush-dkms package holds.
+install-dkms:
+	$(Q)$(MAKE) -C kmod dkms-tree DESTDIR=$(abspath $(DESTDIR)) VERSION=$(VERSION)
+	$(Q)$(INSTALL) -d $(DESTDIR)$(MODLOADDIR)
+	$(Q)$(INSTALL) -m 0644 dist/modules-load.d/nsflush-dkms.conf $(DESTDIR)$(MODLOADDIR)/
+
 clean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)
 
-.PHONY: all static kmods unit variant deps check run-tests demo run-demo bench bench-flush bench-state bench-lab vmlinux clean
+.PHONY: all static kmods unit variant deps check run-tests demo run-demo bench bench-flush \
+	bench-state bench-lab vmlinux man install install-dkms deb clean
 # Keep skeletons and objects between runs.
 .SECONDARY:
 

@@ -457,4 +457,5 @@ module_init(nsflush_init);
 module_exit(nsflush_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(NSFLUSH_VERSION);
 MODULE_DESCRIPTION("Flush CPU caches for DMA into non-coherent IOMMU domains (BPF kfunc)");

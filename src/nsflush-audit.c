@@ -27,7 +27,7 @@ static struct env {
 
 static const char usage[] =
 "Usage: nsflush-audit --pid PID | --all [--json] [--socket PATH] [-v]\n"
-"       nsflush-audit --check [-v]\n"
+"   or: nsflush-audit --check [-v]\n"
 "Ask nsflushd which memory of a VMM was mapped into non-coherent IOMMU\n"
 "domains without the CPU-cache flushes it needed (before map, before unpin).\n"
 "\n"
@@ -40,17 +40,19 @@ static const char usage[] =
 "                      kfunc on this host\n"
 "  -v, --verbose       libbpf debug output (--check)\n"
 "  -h, --help          this text\n"
-"      --version      print the version\n"
+"      --version       print the version\n"
 "\n"
 "Exit status:\n"
 "  0  nothing unflushed (--check: everything usable)\n"
 "  1  unflushed ranges found (--check: something missing, listed)\n"
 "  2  usage or operational error: nsflushd not running, not root, no such pid\n"
-"  3  audit incomplete: nsflushd lost events, ranges may be missing\n"
+"  3  audit incomplete: nsflushd could not see everything (lost events,\n"
+"     missed hooks, a VMM older than it...): the report's incomplete says why\n"
 "\n"
 "Examples:\n"
-"  nsflush-audit --pid $(pidof qemu-system-x86_64)\n"
-"  nsflush-audit --all --json | jq .summary\n";
+"  nsflush-audit --pid $(pidof qemu-system-x86_64)   one VMM, as a table\n"
+"  nsflush-audit --all --json | jq .summary         every VMM's totals\n"
+"  nsflush-audit --check        can this kernel be enforced on? (0: yes)\n";
 
 static void parse_args(int argc, char **argv)
 {

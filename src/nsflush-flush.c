@@ -21,21 +21,25 @@ static struct env {
 
 static const char usage[] =
 "Usage: nsflush-flush [-v] PHYS LEN\n"
-"       nsflush-flush [-v] --self-page\n"
+"   or: nsflush-flush [-v] --self-page\n"
 "Flush CPU caches for the physical range [PHYS, PHYS+LEN) through the\n"
 "nsflush helper module (ordinary cacheable RAM only; the rest is skipped).\n"
 "\n"
 "Prints one line: phys= len= ret= flushed_bytes= skipped_<reason>_bytes=...\n"
-"Exit: 0 flushed, 1 the kfunc rejected the range, 2 usage/operational error.\n"
 "\n"
 "  -s, --self-page   flush one locked, dirtied page of our own\n"
 "  -v, --verbose     libbpf debug output\n"
 "  -h, --help        this text\n"
-"      --version    print the version\n"
+"      --version     print the version\n"
+"\n"
+"Exit status:\n"
+"  0  flushed (what is not RAM is skipped and counted, not an error)\n"
+"  1  the kfunc rejected the range (zero length, overflow, outside RAM)\n"
+"  2  usage or operational error: no module, not root\n"
 "\n"
 "Examples:\n"
-"  nsflush-flush 0x100000 4096   # one page at 1 MiB\n"
-"  nsflush-flush 0xa0000 128K    # the VGA hole: reported skipped\n";
+"  nsflush-flush 0x100000 4096   one page at 1 MiB\n"
+"  nsflush-flush 0xa0000 128K    the VGA hole: reported skipped\n";
 
 static void parse_args(int argc, char **argv)
 {

@@ -102,17 +102,12 @@ static const char usage[] =
 "                              nsflush-audit --check for the hooks)\n"
 "  -v, --verbose               libbpf debug output (twice: more)\n"
 "  -h, --help                  this text\n"
-"      --version              print the version\n"
+"      --version               print the version\n"
 "\n"
 "Stopping nsflushd (SIGTERM, a crash, an upgrade) leaves the hooks attached\n"
 "and enforcing; events queue in the pinned ring buffer until nsflushd starts\n"
 "again and adopts them. SIGHUP rewrites the textfile and re-checks the\n"
 "helper module.\n"
-"\n"
-"Examples:\n"
-"  nsflushd                                  # enforce if possible, else audit\n"
-"  nsflushd --mode audit --textfile-dir /tmp # audit only, metrics in /tmp\n"
-"  nsflush-audit --pid $(pidof qemu-system-x86_64)\n"
 "\n"
 "Exit status:\n"
 "  0  stopped by SIGTERM or SIGINT (the hooks stay), or --unload done\n"
@@ -121,7 +116,12 @@ static const char usage[] =
 "  2  bad usage: an unknown or invalid option, an unwritable --textfile-dir\n"
 "  3  the kernel lacks what is required: BTF, a VFIO backend, a hook with\n"
 "     no fallback, or the helper module for --mode flush or enforce\n"
-"  4  not permitted: not root\n";
+"  4  not permitted: not root\n"
+"\n"
+"Examples:\n"
+"  nsflushd            enforce if the module is loaded, else audit until it is\n"
+"  nsflushd --mode audit --textfile-dir /tmp   audit, metrics in /tmp\n"
+"  nsflushd --unload   stop enforcing: detach the pinned hooks\n";
 
 static void parse_args(int argc, char **argv)
 {
@@ -447,6 +447,7 @@ static bool textfile_writer_done(void)
 static void write_textfile(bool up)
 {
 	struct nsf_textfile_daemon self = { .up = up, .now = time(NULL) };
+	char module[64];
 	pid_t child;
 
 	if (!d.textfile)
@@ -459,6 +460,7 @@ static void write_textfile(bool up)
 		return;
 	}
 	sync_state(NULL);
+	self.module = nsf_module_version("nsflush", module, sizeof(module));
 	if (up) {
 		child = nsf_fork_snapshot(-1);
 		if (child == 0)

@@ -15,6 +15,8 @@ expect_eq() {
 }
 
 # field KEY < line: prints the value of KEY=VALUE on the first line that has it
+# The version every tool, package and module carries (debian/changelog).
+nsf_version() { sed -n '1s/^nsflush (\([^)]*\)).*/\1/p' "$NSFLUSH_ROOT/debian/changelog"; }
 field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" | head -n 1; }
 
 # vm KERNEL [run options] -- CMD...: boot the lab, output on stdout

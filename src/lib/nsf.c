@@ -254,6 +254,25 @@ bool nsf_module_btf_loaded(const char *mod)
 	return access(path, R_OK) == 0;
 }
 
+const char *nsf_module_version(const char *mod, char *buf, size_t size)
+{
+	char path[256];
+	FILE *f;
+
+	if (!nsf_module_btf_loaded(mod))
+		return NULL;
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/sys/module/%s/version", mod);
+	f = fopen(path, "re");
+	if (f) {
+		if (!fgets(buf, size, f))
+			buf[0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		fclose(f);
+	}
+	return buf;
+}
+
 #define NSF_MAX_MODULE_BTF 8
 
 struct nsf_kernel_btf {

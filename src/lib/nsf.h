@@ -3,7 +3,10 @@
 #ifndef NSF_H
 #define NSF_H
 
-#define NSF_VERSION "0.9.0"	/* nsflush_build_info, --version */
+/* NSF_VERSION (nsflush_build_info, --version) comes from the Makefile,
+ * which reads it from debian/changelog: one version for the tools, the
+ * packages and the module. */
+#include "version.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -99,5 +102,8 @@ pid_t nsf_fork_snapshot(int keep_fd);
 
 /* Does module @mod have BTF loaded in the running kernel? */
 bool nsf_module_btf_loaded(const char *mod);
+/* Its MODULE_VERSION in @buf ("" when it has none), or NULL when it is
+ * not loaded (by the test above). */
+const char *nsf_module_version(const char *mod, char *buf, size_t size);
 
 #endif /* NSF_H */

@@ -11,6 +11,7 @@
 #include "nsf.h"
 #include "prom.h"
 #include "state.h"
+#include "text.h"
 #include "textfile.h"
 
 static int temp_path(char *buf, size_t size, const char *dir)
@@ -62,6 +63,12 @@ void nsf_textfile_render(FILE *out, const struct nsf_state *s, const struct nsf_
 	fprintf(out, "# HELP nsflush_build_info nsflushd's version.\n"
 		"# TYPE nsflush_build_info gauge\nnsflush_build_info{version=\"%s\"} 1\n",
 		NSF_VERSION);
+	fputs("# HELP nsflush_module_loaded 1 while the helper module nsflush is loaded "
+	      "(label: its version).\n# TYPE nsflush_module_loaded gauge\n"
+	      "nsflush_module_loaded{version=\"", out);
+	if (d->module)
+		nsf_put_text(out, d->module, strlen(d->module), NSF_ESC_PROM);
+	fprintf(out, "\"} %d\n", d->module != NULL);
 	fprintf(out, "# HELP nsflush_textfile_timestamp_seconds When nsflushd wrote this file "
 		"(stale: hung, or gone without a word).\n"
 		"# TYPE nsflush_textfile_timestamp_seconds gauge\n"

@@ -16,6 +16,10 @@
  *
  * After the state's metrics (nsf_prom_write) come nsflushd's own:
  *   nsflush_build_info{version}            always 1
+ *   nsflush_module_loaded{version}         1 while the helper module is
+ *                                          loaded (its version; after a
+ *                                          package upgrade the old one
+ *                                          stays until the hooks let go)
  *   nsflush_textfile_timestamp_seconds     when this file was written (Unix
  *                                          time): old means nsflushd is hung
  *                                          or died without a word
@@ -37,6 +41,7 @@ struct nsf_state;
 struct nsf_textfile_daemon {
 	bool up;		/* false: the last write, as nsflushd stops */
 	time_t now;		/* the timestamp written */
+	const char *module;	/* the helper module's version, NULL: not loaded */
 };
 
 #define NSF_TEXTFILE_DEFAULT_DIR	"/var/lib/prometheus/node-exporter"

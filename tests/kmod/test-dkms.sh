@@ -9,7 +9,7 @@ cd "$NSFLUSH_ROOT" || exit 2
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kmod/dkms.conf)
+version=$(nsf_version)
 make -s -C kmod dkms-tree DESTDIR="$tmp/root" >/dev/null
 dkms_opts=(--dkmstree "$tmp/dkms" --sourcetree "$tmp/root/usr/src")
 mkdir -p "$tmp/dkms"
@@ -36,10 +36,12 @@ for k in debian-6.12 debian-6.1; do
 	else
 		fail "$k dkms module has BTF" "no .BTF section in $ko"
 	fi
+	expect_eq "$k dkms module's MODULE_VERSION is the package's" "$version" \
+		"$(modinfo -F version "$tmp/nsflush.ko")"
 	# Boot with the DKMS-built module in place of make's.
 	dest=build/kmod-dkms/$kver
 	mkdir -p "$dest" && cp "$tmp/nsflush.ko" "$dest/nsflush.ko"
-	out=$(vm "$k" -- sh -c "insmod $dest/nsflush.ko && ls -d /sys/kernel/btf/nsflush && nsflush-flush --self-page" 2>&1)
+	out=$(vm "$k" -- sh -c "insmod $dest/nsflush.ko && ls -d /sys/kernel/btf/nsflush && echo version=\$(cat /sys/module/nsflush/version) && nsflush-flush --self-page" 2>&1)
 	if echo "$out" | grep -q '^/sys/kernel/btf/nsflush$' &&
 	   [ "$(echo "$out" | grep '^phys=' | field flushed_bytes)" = 4096 ]; then
 		pass "$k dkms module loads with BTF and its kfunc flushes a page"
@@ -47,5 +49,6 @@ for k in debian-6.12 debian-6.1; do
 		fail "$k dkms module loads with BTF and its kfunc flushes a page" \
 			"$(echo "$out" | tail -n 3 | tr '\n' ' ')"
 	fi
+	expect_eq "$k loaded module's version" "$version" "$(echo "$out" | field version)"
 done
 finish

@@ -15,7 +15,9 @@ for tool in promtool prometheus-node-exporter; do
 	fi
 done
 
-out=$(vm "$k" -- tests/nsflushd/guest-prom "$bin" 2>&1)
+live=$(mktemp "$NSFLUSH_ROOT/build/tests/prom-live.XXXXXX")
+trap 'rm -f "$live"' EXIT
+out=$(vm "$k" -- tests/nsflushd/guest-prom "$bin" "$live" 2>&1)
 rc=$?
 if [ "$rc" -ne 0 ]; then fail "$k prom: guest" "exited $rc"; echo "$out" | tail -n 30; finish; fi
 get() { echo "$out" | grep -m1 "^$1: " | field "$2"; }	# get PREFIX KEY
@@ -48,8 +50,11 @@ for s in live final; do
 	expect_eq "$k prom: node_exporter serves nsflush_up ($s)" "nsflush_up 1" \
 		"$(echo "$out" | sed -n "s/^scrape-$s: \\(nsflush_up .*\\)/\\1/p")"
 done
+expect_eq "$k prom: no helper module loaded: nsflush_module_loaded 0" \
+	'nsflush_module_loaded{version=""} 0' \
+	"$(echo "$out" | sed -n 's/^scrape-live: \(nsflush_module_loaded.*\)/\1/p')"
 expect_eq "$k prom: node_exporter serves nsflush_build_info and the mode" \
-	"nsflush_build_info{version=\"$(sed -n 's/^#define NSF_VERSION "\(.*\)".*/\1/p' "$NSFLUSH_ROOT/src/lib/nsf.h")\"} 1 nsflush_mode{mode=\"audit\"} 1" \
+	"nsflush_build_info{version=\"$(nsf_version)\"} 1 nsflush_mode{mode=\"audit\"} 1" \
 	"$(echo "$out" | sed -n 's/^scrape-live: \(nsflush_build_info.*\)/\1/p') $(echo "$out" | sed -n 's/^scrape-live: \(nsflush_mode{mode="audit"}.*\)/\1/p')"
 ts=$(echo "$out" | sed -n 's/^scrape-final: nsflush_textfile_timestamp_seconds //p' | awk '{ printf "%.0f", $1 }')
 # (the daemon rewrites it every second: written at most 3 s before the
@@ -102,4 +107,20 @@ expect_eq "$k prom: stopped: the textfile's last line is nsflush_up 0, node_expo
 expect_eq "$k prom: nsflush-audit without daemon exits 2" 2 "$(get audit-nodaemon rc)"
 expect_eq "$k prom: ... with one line 'not running'" "1 1" \
 	"$(get audit-nodaemon lines) $(echo "$out" | grep -c '^audit-nodaemon-err: .*nsflushd is not running')"
+# The dashboard and the alert rules against a real Prometheus fed by this
+# lab's live textfile (audit mode, 64 MiB mapped and not flushed): every
+# query is valid and finds its series; the unflushed-bytes alert fires, the
+# not-enforcing and module ones wait out their "for", the rest stay quiet.
+if [ -s "$live" ]; then
+	ev=$(tests/dist/eval-dashboard "$live" 2>&1)
+	nq=$(echo "$ev" | grep -c '^query ')
+	bad=$(echo "$ev" | grep '^query ' | grep -v '^query rc=0 series=[1-9]')
+	expect_eq "$k dashboard: every query evaluates and finds series ($nq queries)" "" "$bad"
+	[ "$nq" -ge 15 ] || fail "$k dashboard: queries" "only $nq evaluated: $(echo "$ev" | tail -n 3)"
+	expect_eq "$k alerts on the lab's textfile" \
+		"NsflushDown=inactive NsflushTextfileStale=inactive NsflushUnflushedBytes=firing NsflushEventsLost=inactive NsflushHookMisses=inactive NsflushNotEnforcing=pending NsflushModuleMissing=pending NsflushModuleOutdated=inactive" \
+		"$(echo "$ev" | sed -n 's/^alert \([^ ]*\) state=\(.*\)/\1=\2/p' | tr '\n' ' ' | sed 's/ $//')"
+else
+	fail "$k dashboard" "the guest saved no live textfile"
+fi
 finish

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Every tool says its version (nsf.h's NSF_VERSION, the one the textfile's
-# nsflush_build_info carries) with --version, exit 0, and lists the option
+# Every tool says its version (debian/changelog's, the one the textfile's
+# nsflush_build_info and the module carry) with --version, exit 0, and lists the option
 # in --help. On the host: nothing here needs root or a kernel.
 . "$(dirname "$0")/../lib.sh"
 
-want=$(sed -n 's/^#define NSF_VERSION "\([^"]*\)".*/\1/p' "$NSFLUSH_ROOT/src/lib/nsf.h")
+want=$(nsf_version)
 for tool in nsflushd nsflush-audit nsflush-flush; do
 	for b in build build/static; do
 		bin=$NSFLUSH_ROOT/$b/$tool

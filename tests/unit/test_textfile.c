@@ -149,9 +149,11 @@ int main(void)
 	      strstr(expected, "\nnsflush_textfile_timestamp_seconds 1700000000\n") &&
 	      elen > 14 && !strcmp(expected + elen - 14, "\nnsflush_up 1\n") &&
 	      strstr(expected, "\nnsflush_mode{mode=\"audit\"} 1\n") &&
-	      strstr(expected, "\nnsflush_mode{mode=\"enforce\"} 0\n"), "%s", expected);
+	      strstr(expected, "\nnsflush_mode{mode=\"enforce\"} 0\n") &&
+	      strstr(expected, "\nnsflush_module_loaded{version=\"\"} 0\n"), "%s", expected);
 	{
-		struct nsf_textfile_daemon gone = { .up = false, .now = 1700000001 };
+		struct nsf_textfile_daemon gone = { .up = false, .now = 1700000001,
+						    .module = "0.9.0\"x" };
 		char *last = NULL;
 		size_t llen = 0;
 
@@ -161,6 +163,8 @@ int main(void)
 		CHECK("the last write, as nsflushd stops, ends with nsflush_up 0",
 		      llen > 14 && !strcmp(last + llen - 14, "\nnsflush_up 0\n"), "%s",
 		      llen > 40 ? last + llen - 40 : last);
+		CHECK("a loaded module's version is a label, escaped",
+		      strstr(last, "\nnsflush_module_loaded{version=\"0.9.0\\\"x\"} 1\n"), "%s", last);
 		free(last);
 	}
 
