@@ -152,7 +152,7 @@ deps:
 check: deps
 	$(Q)$(MAKE) run-tests
 
-run-tests: all static kmods unit variant $(TEST_TOOLS)
+run-tests: all static man kmods unit variant $(TEST_TOOLS)
 	$(Q)tests/run
 
 # ---- demo and benchmarks ---------------------------------------------------

@@ -14,9 +14,10 @@ expect_eq() {
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi
 }
 
-# field KEY < line: prints the value of KEY=VALUE on the first line that has it
 # The version every tool, package and module carries (debian/changelog).
-nsf_version() { sed -n '1s/^nsflush (\([^)]*\)).*/\1/p' "$NSFLUSH_ROOT/debian/changelog"; }
+nsf_version() { sed -n '1{s/^nsflush .//;s/. .*//;p}' "$NSFLUSH_ROOT/debian/changelog"; }
+
+# field KEY < line: prints the value of KEY=VALUE on the first line that has it
 field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" | head -n 1; }
 
 # vm KERNEL [run options] -- CMD...: boot the lab, output on stdout
