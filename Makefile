@@ -152,8 +152,15 @@ deps:
 check: deps
 	$(Q)$(MAKE) run-tests
 
-run-tests: all static man kmods unit variant $(TEST_TOOLS)
+run-tests: all static man deb kmods unit variant $(TEST_TOOLS)
 	$(Q)tests/run
+
+# The system lab in full (tests/system/test-system.sh): make check's part,
+# then a new kernel by apt with DKMS autoinstall, a reboot into it, and an
+# nsflush-dkms upgrade while enforcing; about 25 min more under TCG.
+check-system: deps
+	$(Q)$(MAKE) all static man deb
+	$(Q)NSFLUSH_SYSTEM_FULL=1 tests/run tests/system/
 
 # ---- demo and benchmarks ---------------------------------------------------
 # make demo DEMO_KERNEL=iommufd-6.12 DEMO_BACKEND=iommufd: the same via iommufd
@@ -265,7 +272,7 @@ clean:
 	$(Q)rm -rf $(BUILD)
 
 .PHONY: all static kmods unit variant deps check run-tests demo run-demo bench bench-flush \
-	bench-state bench-lab vmlinux man install install-dkms deb clean
+	bench-state bench-lab vmlinux man install install-dkms deb check-system clean
 # Keep skeletons and objects between runs.
 .SECONDARY:
 

@@ -177,7 +177,9 @@ pid_t nsf_fork_snapshot(int keep_fd)
 		return child;
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
+	/* `systemctl kill -s HUP` signals the whole unit: a reload is the
+	 * daemon's business, a half-written textfile would be the child's */
+	signal(SIGHUP, SIG_IGN);
 	if (keep_fd < 0) {
 		close_range(3, ~0U, 0);
 	} else {

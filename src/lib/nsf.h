@@ -93,7 +93,8 @@ uint64_t nsf_boottime_ticks(uint64_t mono_ns);
 /*
  * fork() for work on a copy-on-write snapshot of the daemon (a report, the
  * textfile) while the daemon goes on. In the child (0 returned): stdio was
- * flushed before, SIGTERM/SIGINT/SIGHUP are back to their defaults, and
+ * flushed before, SIGTERM/SIGINT are back to their defaults, SIGHUP is
+ * ignored (a unit-wide reload signal is for the daemon), and
  * every fd above 2 but @keep_fd (-1: none) is closed: the daemon's locks,
  * sockets and BPF objects are not the child's to hold. The child ends with
  * _exit(). -1 (errno set) when fork fails.

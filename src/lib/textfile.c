@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The Prometheus textfile, written atomically (see textfile.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +20,23 @@ static int temp_path(char *buf, size_t size, const char *dir)
 	if ((size_t)snprintf(buf, size, "%s/.%s.XXXXXX", dir, NSF_TEXTFILE_NAME) >= size)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+/* Leftovers of a writer killed mid-write (SIGKILL, OOM, power loss). */
+static void remove_stale_temps(const char *dir)
+{
+	char prefix[sizeof(NSF_TEXTFILE_NAME) + 2];
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	snprintf(prefix, sizeof(prefix), ".%s.", NSF_TEXTFILE_NAME);
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, prefix, strlen(prefix)) &&
+		    strlen(e->d_name) == strlen(prefix) + 6)
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
 }
 
 int nsf_textfile_open_dir(const char *dir)
@@ -51,6 +69,7 @@ int nsf_textfile_open_dir(const char *dir)
 	}
 	close(fd);
 	unlink(tmp);
+	remove_stale_temps(dir);
 	return 0;
 fail:
 	nsf_err("unwritable textfile dir %s: %s", dir, strerror(-err));

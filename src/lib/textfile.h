@@ -49,7 +49,9 @@ struct nsf_textfile_daemon {
 
 /*
  * At startup: is @dir an existing directory we can create files in (a
- * probe file is created and removed)? 0, or -errno after one clear line
+ * probe file is created and removed)? Temporary files a writer killed
+ * mid-write left behind (".nsflush.prom.XXXXXX") are removed: no writer
+ * runs yet. 0, or -errno after one clear line
  * "unwritable textfile dir DIR: REASON".
  */
 int nsf_textfile_open_dir(const char *dir);

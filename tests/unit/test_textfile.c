@@ -168,8 +168,20 @@ int main(void)
 		free(last);
 	}
 
-	CHECK("open_dir accepts a writable directory", nsf_textfile_open_dir(dir) == 0,
-	      "failed");
+	{	/* what a writer killed mid-write leaves, and a file of someone else's */
+		char stale[PATH_MAX + 32], other[PATH_MAX + 32];
+
+		snprintf(stale, sizeof(stale), "%s/.%s.Ab3xYz", dir, NSF_TEXTFILE_NAME);
+		snprintf(other, sizeof(other), "%s/.%s.keep.me", dir, NSF_TEXTFILE_NAME);
+		close(open(stale, O_CREAT | O_WRONLY, 0600));
+		close(open(other, O_CREAT | O_WRONLY, 0600));
+		CHECK("open_dir accepts a writable directory", nsf_textfile_open_dir(dir) == 0,
+		      "failed");
+		CHECK("open_dir removes a killed writer's temporary file, nothing else",
+		      access(stale, F_OK) != 0 && access(other, F_OK) == 0, "stale %d other %d",
+		      access(stale, F_OK), access(other, F_OK));
+		unlink(other);
+	}
 	n = dir_entries(dir, &others);
 	CHECK("open_dir's probe leaves nothing behind", n == 0, "%d entries", n);
 

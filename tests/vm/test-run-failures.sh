@@ -15,4 +15,13 @@ rc=$? t=$((SECONDS - t0))
 if [ $rc = 124 ] && grep -qx 'tests/vm/run: timeout after 5 s' "$err" && [ $t -lt 30 ]; then
 	pass run-timeout
 else fail run-timeout "status $rc after $t s, stderr: $(tail -n1 "$err")"; fi
+
+# --system's options: what cannot go together is refused before booting.
+for c in "--system --kernel $K" "--disk /tmp/x.qcow2 --kernel $K"; do
+	# shellcheck disable=SC2086
+	"$NSFLUSH_ROOT/tests/vm/run" $c -- true >/dev/null 2>"$err"
+	rc=$?
+	if [ $rc = 125 ] && [ "$(wc -l < "$err")" = 1 ]; then pass "run $c: refused, one line: $(cat "$err")"
+	else fail "run $c refused" "status $rc, stderr: $(cat "$err")"; fi
+done
 finish
