@@ -197,6 +197,10 @@ $(BUILD)/bench-flush: tests/bench/bench-flush.c kmod/flush_loop.h | $(BUILD)
 vmlinux:
 	$(Q)vmlinux/gen-vmlinux-h debian-6.12
 
+# The version, for scripts (kmod/, tests/): read in one place, above.
+version:
+	@echo $(VERSION)
+
 # ---- man pages and install -------------------------------------------------
 # Each man page is its tool's --help (and --version), through help2man, plus
 # dist/man/TOOL.h2m for NAME, FILES and SEE ALSO: one source for both.
@@ -272,7 +276,7 @@ clean:
 	$(Q)rm -rf $(BUILD)
 
 .PHONY: all static kmods unit variant deps check run-tests demo run-demo bench bench-flush \
-	bench-state bench-lab vmlinux man install install-dkms deb check-system clean
+	bench-state bench-lab vmlinux version man install install-dkms deb check-system clean
 # Keep skeletons and objects between runs.
 .SECONDARY:
 

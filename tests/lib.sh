@@ -15,7 +15,7 @@ expect_eq() {
 }
 
 # The version every tool, package and module carries (debian/changelog).
-nsf_version() { sed -n '1{s/^nsflush .//;s/. .*//;p}' "$NSFLUSH_ROOT/debian/changelog"; }
+nsf_version() { make -s -C "$NSFLUSH_ROOT" version; }
 
 # field KEY < line: prints the value of KEY=VALUE on the first line that has it
 field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" | head -n 1; }
