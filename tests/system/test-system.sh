@@ -4,7 +4,7 @@
 # builds the module with DKMS; the service comes up enforcing, says so in
 # its status, serves node_exporter; HUP, stop, start and a bad option in
 # /etc/default/nsflushd behave.
-# With NSFLUSH_SYSTEM_FULL=1 (make check-system; about 25 min more under
+# With NSFLUSH_SYSTEM_FULL=1 (make check-system; about 9 min more under
 # TCG, so not in make check): a 6.12 kernel installed from local .debs the
 # way apt does gets the module by DKMS autoinstall; after a reboot into it
 # the service enforces again; an upgrade of nsflush-dkms while it enforces
@@ -77,7 +77,7 @@ expect_eq "system: ... the line" "nsflushd: unknown option --bogus-option (see -
 expect_eq "system: defaults restored: active again" active "$(get restored active)"
 if [ "$full" != 1 ]; then
 	skip "system: a new kernel by apt, DKMS autoinstall, reboot; nsflush-dkms upgraded while enforcing" \
-		"about 25 min under TCG: make check-system"
+		"about 9 min more under TCG: make check-system"
 	finish
 fi
 expect_eq "system: $newk installed from local .debs: exit 0" 0 "$(get kernel-install rc)"
