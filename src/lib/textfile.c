@@ -15,9 +15,13 @@
 #include "text.h"
 #include "textfile.h"
 
+/* Temporary files are TEMP_PREFIX plus mkstemp()'s TEMP_RANDOM. */
+#define TEMP_PREFIX	"." NSF_TEXTFILE_NAME "."
+#define TEMP_RANDOM	"XXXXXX"
+
 static int temp_path(char *buf, size_t size, const char *dir)
 {
-	if ((size_t)snprintf(buf, size, "%s/.%s.XXXXXX", dir, NSF_TEXTFILE_NAME) >= size)
+	if ((size_t)snprintf(buf, size, "%s/" TEMP_PREFIX TEMP_RANDOM, dir) >= size)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -25,16 +29,14 @@ static int temp_path(char *buf, size_t size, const char *dir)
 /* Leftovers of a writer killed mid-write (SIGKILL, OOM, power loss). */
 static void remove_stale_temps(const char *dir)
 {
-	char prefix[sizeof(NSF_TEXTFILE_NAME) + 2];
 	DIR *d = opendir(dir);
 	struct dirent *e;
 
 	if (!d)
 		return;
-	snprintf(prefix, sizeof(prefix), ".%s.", NSF_TEXTFILE_NAME);
 	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, prefix, strlen(prefix)) &&
-		    strlen(e->d_name) == strlen(prefix) + 6)
+		if (!strncmp(e->d_name, TEMP_PREFIX, strlen(TEMP_PREFIX)) &&
+		    strlen(e->d_name) == strlen(TEMP_PREFIX TEMP_RANDOM))
 			unlinkat(dirfd(d), e->d_name, 0);
 	closedir(d);
 }
