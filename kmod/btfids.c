@@ -10,6 +10,9 @@
  * or an ELF with a .BTF section). Without -b the object's BTF stands alone
  * (for test objects). --check computes the section and compares it with the
  * file instead of writing: it verifies what Kbuild's resolve_btfids did.
+ * A module built with pahole --distill_base (6.12+'s Makefile.btf, when
+ * pahole can) carries its own .BTF.base, and its ids are relative to that:
+ * then it is the base, whatever -b says.
  *
  * What the btf_ids.h macros leave in .BTF_ids (same on 6.1 and 6.12):
  *   __BTF_ID__<kind>__<name>__<n>   4 bytes: the BTF id of <name> of <kind>
@@ -23,6 +26,7 @@
  * binary-searches sets, so their entries are sorted by id (pairs keep
  * their flags).
  */
+#define _GNU_SOURCE	/* memfd_create */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -32,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -221,14 +226,36 @@ static void usage(void)
 	exit(2);
 }
 
+/*
+ * Split BTF from a section's bytes. Debian 12's libbpf (1.1) exports no
+ * btf__new_split(), only the path-taking btf__parse_raw_split(): hand it
+ * the bytes as a memfd.
+ */
+static struct btf *split_from_memory(const Elf_Data *d, struct btf *base)
+{
+	char path[64];
+	struct btf *btf = NULL;
+	int fd = memfd_create("btf", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	if (write(fd, d->d_buf, d->d_size) == (ssize_t)d->d_size) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		btf = btf__parse_raw_split(path, base);
+	}
+	close(fd);
+	return btf;
+}
+
 int main(int argc, char **argv)
 {
 	const char *base_path = NULL, *path;
-	struct btf *base = NULL, *btf;
+	struct btf *base = NULL, *btf = NULL;
+	Elf_Data *btf_data = NULL, *base_data = NULL;
 	Elf_Scn *scn = NULL, *symscn = NULL;
 	struct idsec sec = { 0 };
 	size_t shstrndx, i, nsyms;
-	GElf_Shdr sh, symsh;
+	GElf_Shdr sh, symsh = { 0 };
 	Elf_Data *data;
 	int check = 0, fd, pass, err = 1;
 	size_t ids_ndx = 0;
@@ -249,20 +276,6 @@ int main(int argc, char **argv)
 		usage();
 	path = argv[i];
 
-	if (base_path) {
-		base = btf__parse(base_path, NULL);
-		if (!base) {
-			fprintf(stderr, "btfids: %s: no BTF: %s\n", base_path, strerror(errno));
-			return 1;
-		}
-	}
-	btf = base ? btf__parse_split(path, base) : btf__parse(path, NULL);
-	if (!btf) {
-		fprintf(stderr, "btfids: %s: no BTF (run pahole -J first): %s\n",
-			path, strerror(errno));
-		return 1;
-	}
-
 	elf_version(EV_CURRENT);
 	fd = open(path, check ? O_RDONLY : O_RDWR);
 	if (fd < 0) {
@@ -272,6 +285,7 @@ int main(int argc, char **argv)
 	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf || !gelf_getehdr(elf, &eh) || elf_getshdrstrndx(elf, &shstrndx)) {
 		fprintf(stderr, "btfids: %s: %s\n", path, elf_errmsg(-1));
+		close(fd);
 		return 1;
 	}
 	while ((scn = elf_nextscn(elf, scn))) {
@@ -282,6 +296,10 @@ int main(int argc, char **argv)
 		if (sh.sh_type == SHT_SYMTAB) {
 			symscn = scn;
 			symsh = sh;
+		} else if (name && !strcmp(name, ".BTF")) {
+			btf_data = elf_getdata(scn, NULL);
+		} else if (name && !strcmp(name, ".BTF.base")) {
+			base_data = elf_getdata(scn, NULL);
 		} else if (name && !strcmp(name, ".BTF_ids") &&
 			   sh.sh_type == SHT_PROGBITS) {
 			ids_ndx = elf_ndxscn(scn);
@@ -298,6 +316,29 @@ int main(int argc, char **argv)
 				goto out;
 			memcpy(sec.buf, data->d_buf, sec.size);
 		}
+	}
+
+	if (base_data && btf_data) {
+		base = btf__new(base_data->d_buf, base_data->d_size);
+		if (!base) {
+			fprintf(stderr, "btfids: %s: unreadable .BTF.base\n", path);
+			goto out;
+		}
+		btf = split_from_memory(btf_data, base);
+	} else {
+		if (base_path) {
+			base = btf__parse(base_path, NULL);
+			if (!base) {
+				fprintf(stderr, "btfids: %s: no BTF: %s\n", base_path, strerror(errno));
+				goto out;
+			}
+		}
+		btf = base ? btf__parse_split(path, base) : btf__parse(path, NULL);
+	}
+	if (!btf) {
+		fprintf(stderr, "btfids: %s: no BTF (run pahole -J first): %s\n",
+			path, strerror(errno));
+		goto out;
 	}
 	if (!ids_ndx) {
 		fprintf(stderr, "btfids: %s has no .BTF_ids: nothing to do\n", path);

@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Everything that differs between the kernels nsflush builds for (Debian
- * 6.1 and 6.12), in one place.
+ * 6.1 to 7.3), in one place.
  */
 #ifndef NSFLUSH_COMPAT_H
 #define NSFLUSH_COMPAT_H
 
 #include <linux/btf.h>
 #include <linux/btf_ids.h>
+#include <linux/version.h>
+
+/* 6.16 renamed the 64-bit MSR accessors from ...l to ...q. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 16, 0)
+#define rdmsrq_safe(msr, p)	rdmsrl_safe(msr, p)
+#endif
 
 /* 6.1 has no __bpf_kfunc: keep the function and its BTF alive by hand. */
 #ifndef __bpf_kfunc

@@ -91,7 +91,7 @@ static void nsflush_read_pat(void)
 	 * PCD=PWT=0 is write-back, as in the power-on PAT's entries 0 and 4.
 	 */
 	if (!boot_cpu_has(X86_FEATURE_PAT) ||
-	    rdmsrl_safe(MSR_IA32_CR_PAT, &pat)) {
+	    rdmsrq_safe(MSR_IA32_CR_PAT, &pat)) {
 		nsflush_pat_wb = BIT(0) | BIT(4);
 		return;
 	}
@@ -158,7 +158,7 @@ static void nsflush_flush_run(u64 start, u64 end, void *arg)
 	struct nsflush_walk_ctx *c = arg;
 	unsigned long va = (unsigned long)__va(start);
 
-	if (static_cpu_has(X86_FEATURE_CLFLUSHOPT))
+	if (cpu_feature_enabled(X86_FEATURE_CLFLUSHOPT))
 		nsflush_clflushopt_lines(va, va + (end - start), c->line);
 	else
 		nsflush_clflush_lines(va, va + (end - start), c->line);
@@ -252,7 +252,7 @@ static ssize_t stat_show(struct kobject *kobj, struct kobj_attribute *attr,
 static ssize_t clflushopt_show(struct kobject *kobj,
 			       struct kobj_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%d\n", !!static_cpu_has(X86_FEATURE_CLFLUSHOPT));
+	return sysfs_emit(buf, "%d\n", !!cpu_feature_enabled(X86_FEATURE_CLFLUSHOPT));
 }
 
 static struct kobj_attribute nsflush_clflushopt_attr = __ATTR_RO(clflushopt);
@@ -439,7 +439,7 @@ static int __init nsflush_init(void)
 	}
 
 	pr_info("ready: %s, %u-byte lines, PAT write-back entries 0x%02x\n",
-		static_cpu_has(X86_FEATURE_CLFLUSHOPT) ? "clflushopt" : "clflush",
+		cpu_feature_enabled(X86_FEATURE_CLFLUSHOPT) ? "clflushopt" : "clflush",
 		boot_cpu_data.x86_clflush_size, nsflush_pat_wb);
 	return 0;
 

@@ -7,7 +7,9 @@
  * btf_ids.h lays it out (ids, a set, a set8 with flags), adds BTF to it with
  * pahole -J, runs the tool, and checks every id against libbpf's view of
  * the object's BTF, the set counts, the sorting and that flags stayed with
- * their ids.
+ * their ids. Then the layout of pahole --distill_base (7.x's modules): the
+ * types in a .BTF.base of the module's own, an empty split .BTF on it; the
+ * ids are relative to that base, whatever -b names.
  *
  *   cc -O2 -Wall -o build/tests/test_btfids tests/unit/test_btfids.c -lbpf
  *   build/tests/test_btfids [TOOL]
@@ -66,6 +68,24 @@ static int read_ids(const char *dir)
 	n = fread(ids, 1, sizeof(ids), f);
 	fclose(f);
 	return n == 40 ? 0 : -1;
+}
+
+/* Write BTF's raw bytes to DIR/NAME. */
+static int write_btf(const struct btf *btf, const char *dir, const char *name)
+{
+	char path[300];
+	const void *data;
+	__u32 size;
+	FILE *f;
+	int ok;
+
+	data = btf__raw_data(btf, &size);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!data || !f)
+		return -1;
+	ok = fwrite(data, 1, size, f) == size;
+	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
 static int run(const char *cmd)
@@ -131,6 +151,8 @@ int main(int argc, char **argv)
 	snprintf(cmd, sizeof(cmd), "%s --check %s 2>/dev/null", tool, obj);
 	CHECK("check_detects_unresolved", run(cmd) == 1,
 	      "--check passed on a section full of zeros");
+	snprintf(cmd, sizeof(cmd), "cp %s %s/unresolved.o", obj, dir);
+	CHECK("keep_unresolved", run(cmd) == 0, "%s failed", cmd);
 
 	snprintf(cmd, sizeof(cmd), "%s %s", tool, obj);
 	CHECK("resolve_runs", run(cmd) == 0, "%s failed", cmd);
@@ -161,6 +183,37 @@ int main(int argc, char **argv)
 
 	snprintf(cmd, sizeof(cmd), "%s --check %s 2>/dev/null", tool, obj);
 	CHECK("check_accepts_resolved", run(cmd) == 0, "--check failed after resolving");
+
+	/*
+	 * Distilled: the fixture's types become the .BTF.base, .BTF an empty
+	 * split on it. -b names other BTF (ints only, so every id would move
+	 * or vanish if it were used).
+	 */
+	{
+		struct btf *split = btf__new_empty_split(btf), *other = btf__new_empty();
+		int k;
+
+		for (k = 0; other && k < 3; k++)
+			btf__add_int(other, k ? "o1" : "o0", 4, 0);
+		CHECK("distilled_parts", split && other && write_btf(btf, dir, "base.btf") == 0 &&
+		      write_btf(split, dir, "split.btf") == 0 &&
+		      write_btf(other, dir, "other.btf") == 0, "cannot write BTF");
+		btf__free(split);
+		btf__free(other);
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && for o in fixture unresolved; do objcopy --remove-section .BTF "
+		 "--add-section .BTF=split.btf --add-section .BTF.base=base.btf "
+		 "$o.o $o-distilled.o || exit 1; done", dir);
+	CHECK("distilled_objects", run(cmd) == 0, "%s failed", cmd);
+	snprintf(cmd, sizeof(cmd), "%s --check -b %s/other.btf %s/fixture-distilled.o 2>/dev/null",
+		 tool, dir, dir);
+	CHECK("distilled_ids_follow_own_base", run(cmd) == 0,
+	      "--check used -b instead of the module's .BTF.base");
+	snprintf(cmd, sizeof(cmd), "%s --check -b %s/other.btf %s/unresolved-distilled.o 2>/dev/null",
+		 tool, dir, dir);
+	CHECK("distilled_check_detects_unresolved", run(cmd) == 1,
+	      "--check passed on a distilled module's zeroed .BTF_ids");
 
 	btf__free(btf);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
