@@ -10,7 +10,7 @@ LLVM_STRIP ?= llvm-strip
 CC        ?= cc
 ARCH      := x86
 # Kernels the lab boots and the helper module is built for.
-LAB_KERNELS ?= debian-6.12 debian-6.1 iommufd-6.12
+LAB_KERNELS ?= $(shell tests/vm/kernel list)
 # The one version (tools, packages, module): debian/changelog's newest.
 VERSION   := $(shell sed -n '1{s/^nsflush .//;s/. .*//;p}' debian/changelog)
 
@@ -96,6 +96,7 @@ KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h kmod/Kbuild kmod/build) include/nsflus
 
 # The kernel version is known only once the kernel is fetched, so the
 # up-to-date check is done here rather than by make's dependency graph.
+# `kernel exec` builds Debian 13's in the trixie build root (gcc-14).
 kmods:
 	$(Q)for k in $(LAB_KERNELS); do \
 		root=$$(tests/vm/kernel fetch $$k) || exit 1; \
@@ -104,6 +105,7 @@ kmods:
 		   [ -z "$$(find $(KMOD_SRCS) -newer $$out/nsflush.ko)" ]; then continue; fi; \
 		mkdir -p $$out; \
 		$(if $(Q),printf '  %-8s %s\n' KMOD $$out/nsflush.ko;) \
+		tests/vm/kernel exec $$k -- \
 		kmod/build --kdir "$$root/usr/src/linux-headers-$$kver" --out $$out --version $(VERSION) \
 			$(if $(Q),> $$out/build.log 2>&1 || { cat $$out/build.log; exit 1; }, || exit 1); \
 	done
