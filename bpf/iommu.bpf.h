@@ -187,6 +187,20 @@ int BPF_PROG(intel_cc_exit, struct iommu_domain *domain, bool ret)
 	return coherency_decided(domain, ret);
 }
 
+/* After 6.12 (7.3 has it) Intel's op is split by page-table stage: first
+ * stage (scalable mode) and second stage (legacy mode, the lab's VT-d). */
+SEC("fexit/intel_iommu_enforce_cache_coherency_fs")
+int BPF_PROG(intel_cc_fs_exit, struct iommu_domain *domain, bool ret)
+{
+	return coherency_decided(domain, ret);
+}
+
+SEC("fexit/intel_iommu_enforce_cache_coherency_ss")
+int BPF_PROG(intel_cc_ss_exit, struct iommu_domain *domain, bool ret)
+{
+	return coherency_decided(domain, ret);
+}
+
 SEC("fexit/amd_iommu_enforce_cache_coherency")
 int BPF_PROG(amd_cc_exit, struct iommu_domain *domain, bool ret)
 {

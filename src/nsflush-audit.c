@@ -198,8 +198,11 @@ int main(int argc, char **argv)
 					     hooks[i].attached ? "attached" :
 					     hooks[i].has_btf ? "attach-failed" : "no-btf";
 
-			printf("hook %-28s %-36s %s%s\n", hooks[i].prog, hooks[i].func, status,
-			       !hooks[i].attached && hooks[i].optional ? " (optional)" : "");
+			printf("hook %-28s %-36s %s", hooks[i].prog, hooks[i].func, status);
+			if (hooks[i].stand_in)
+				printf(" (optional, covered by %s)\n", hooks[i].stand_in);
+			else
+				printf("%s\n", !hooks[i].attached && hooks[i].optional ? " (optional)" : "");
 			missing += !absent && !hooks[i].attached && !hooks[i].optional;
 		}
 		for (unsigned int b = NSFLUSH_BACKEND_TYPE1; b < NSFLUSH_BACKEND_NR; b++)

@@ -262,7 +262,7 @@ static void log_hooks(const struct nsf_tracer *t)
 	for (int i = 0; i < n; i++) {
 		bool dup = false;
 
-		if (h[i].attached || !h[i].optional ||
+		if (h[i].attached || !h[i].optional || h[i].stand_in ||
 		    (h[i].backend && !nsf_tracer_backend(t, h[i].backend)))
 			continue;
 		for (int k = 0; k < i; k++)

@@ -41,19 +41,23 @@ static const struct family families[] = {
  * present family is required: without it the family's reference points
  * would be missed, so loading fails instead.
  */
+#define FALLBACK_CC "type1: a domain being attached counts as coherent only once attach returns"
 static const struct {
 	const char *func;
 	const char *fallback;
+	const char *vendor;	/* hooks of one vendor's op stand in for each other */
 } optional_funcs[] = {
-	{ "intel_iommu_enforce_cache_coherency",
-	  "type1: a domain being attached counts as coherent only once attach returns" },
-	{ "amd_iommu_enforce_cache_coherency",
-	  "type1: a domain being attached counts as coherent only once attach returns" },
+	/* Intel's op, whole up to 6.12, split by page-table stage after */
+	{ "intel_iommu_enforce_cache_coherency", FALLBACK_CC, "intel" },
+	{ "intel_iommu_enforce_cache_coherency_fs", FALLBACK_CC, "intel" },
+	{ "intel_iommu_enforce_cache_coherency_ss", FALLBACK_CC, "intel" },
+	{ "amd_iommu_enforce_cache_coherency", FALLBACK_CC, "amd" },
 	{ "iommufd_hwpt_paging_alloc",
-	  "iommufd: a HWPT is coherent iff the vendor's enforce_cache_coherency said so" },
-	{ "iommu_attach_group_handle", "iommufd: domains are listed without their groups" },
-	{ "iommu_detach_group_handle", "iommufd: groups leaving a domain are not seen" },
-	{ "iommu_replace_group_handle", "iommufd: groups moving between domains are not seen" },
+	  "iommufd: a HWPT is coherent iff the vendor's enforce_cache_coherency said so", NULL },
+	{ "iommu_attach_group_handle", "iommufd: domains are listed without their groups", NULL },
+	{ "iommu_detach_group_handle", "iommufd: groups leaving a domain are not seen", NULL },
+	{ "iommu_replace_group_handle", "iommufd: groups moving between domains are not seen",
+	  NULL },
 };
 #define NR_OPTIONAL (sizeof(optional_funcs) / sizeof(optional_funcs[0]))
 
@@ -469,6 +473,28 @@ static const char *fallback_of(const char *func)
 	return NULL;
 }
 
+static const char *vendor_of(const char *func)
+{
+	for (size_t i = 0; i < NR_OPTIONAL; i++)
+		if (!strcmp(func, optional_funcs[i].func))
+			return optional_funcs[i].vendor;
+	return NULL;
+}
+
+/* An optional hook left out is no loss when another of its vendor's is on. */
+static void note_stand_ins(struct nsf_tracer *t)
+{
+	for (int i = 0; i < t->nr_hooks; i++) {
+		struct nsf_hook_status *h = &t->hooks[i];
+		const char *vendor = vendor_of(h->func);
+
+		for (int k = 0; vendor && !h->attached && k < t->nr_hooks; k++)
+			if (t->hooks[k].attached && vendor_of(t->hooks[k].func) &&
+			    !strcmp(vendor_of(t->hooks[k].func), vendor))
+				h->stand_in = t->hooks[k].func;
+	}
+}
+
 static const struct family *family_of(const char *prog)
 {
 	for (size_t i = 0; i < NR_FAMILIES; i++)
@@ -694,6 +720,7 @@ int nsf_tracer_open(struct nsf_tracer **out, const struct nsf_tracer_opts *o)
 	err = t->pins.dir_fd >= 0 ? pin_hooks(t, o) : attach_all(t);
 	if (err)
 		goto out;
+	note_stand_ins(t);
 	t->stats_fd = bpf_map__fd(bpf_object__find_map_by_name(t->obj, "stats"));
 	t->rb = ring_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(t->obj, "events")),
 				 on_sample, t, NULL);

@@ -55,6 +55,7 @@ struct nsf_hook_status {
 	bool skipped;		/* left out on request (skip_funcs) */
 	bool has_btf;		/* the function is attachable on this kernel */
 	bool attached;
+	const char *stand_in;	/* not attached, but this hook of the same op is */
 };
 
 /*
