@@ -3,6 +3,7 @@
 # tests/run counts those lines; a script's exit status is non-zero if any
 # of its checks failed.
 NSFLUSH_ROOT=${NSFLUSH_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+. "$NSFLUSH_ROOT/tests/kernels.sh"
 _failed=0
 
 pass() { echo "PASS $1"; }

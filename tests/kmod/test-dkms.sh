@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# DKMS builds the helper module for both lab kernels as a Debian host would
-# (`dkms add` + `dkms build` of the tree `make -C kmod dkms-tree` installs),
-# in a private DKMS tree (dkms may still create its signing key in
+# DKMS builds the helper module for each dkms kernel (tests/kernels.sh) as a
+# Debian host would (`dkms add` + `dkms build` of the tree `make -C kmod
+# dkms-tree` installs), Debian 13's in the trixie build root with trixie's
+# DKMS (tests/vm/kernel exec), in a private DKMS tree (dkms may still create its signing key in
 # /var/lib/dkms, as on any host). The result must carry
 # module BTF, and must load in a guest of that kernel with a usable kfunc.
 . "$(dirname "$0")/../lib.sh"
@@ -18,11 +19,12 @@ if ! dkms add -m nsflush -v "$version" "${dkms_opts[@]}" > "$tmp/add.log" 2>&1; 
 	finish
 fi
 
-for k in debian-6.12 debian-6.1; do
+for k in $(lab_kernels dkms); do
 	kroot=$(tests/vm/kernel fetch "$k") || { fail "$k dkms" "cannot fetch kernel"; continue; }
 	kver=${kroot##*/}
 	# The DKMS host's kernel image is /boot/vmlinuz-KVER; ours is cached.
-	if ! NSFLUSH_VMLINUZ=$kroot/boot/vmlinuz-$kver dkms build -m nsflush -v "$version" \
+	if ! tests/vm/kernel exec "$k" -- \
+		env NSFLUSH_VMLINUZ="$kroot/boot/vmlinuz-$kver" dkms build -m nsflush -v "$version" \
 		-k "$kver" --kernelsourcedir "$kroot/usr/src/linux-headers-$kver" \
 		"${dkms_opts[@]}" > "$tmp/build-$kver.log" 2>&1; then
 		fail "$k dkms build" "$(tail -n 3 "$tmp/build-$kver.log" | tr '\n' ' ')"

@@ -9,7 +9,7 @@
 #   flushed; a whole-RAM call is flushed whole.
 . "$(dirname "$0")/../lib.sh"
 
-for k in ${NSFLUSH_VM_TEST_KERNELS:-debian-6.12 debian-6.1 iommufd-6.12}; do
+for k in $(lab_kernels kfunc); do
 	out=$(vm "$k" -- sh -c 'kmod/tests/guest-check; tests/kmod/guest-kfunc' 2>&1)
 	rc=$?
 	echo "$out" | sed -n "s/^\(PASS\|FAIL\|SKIP\) /\1 $k module: /p"

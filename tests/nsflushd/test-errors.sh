@@ -34,7 +34,7 @@ declare -A want=(
 	[daemon-skip-required-hook]="2 vfio_unpin_pages_remote is skipped (--skip-hook): cannot hook it"
 )
 
-for k in debian-6.12 debian-6.1; do
+for k in $(lab_kernels errors); do
 out=$(vm "$k" -- tests/nsflushd/guest-errors 2>&1)
 for name in "${!want[@]}"; do
 	line=$(echo "$out" | grep "^case $name ")

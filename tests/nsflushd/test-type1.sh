@@ -2,16 +2,13 @@
 # VFIO type1 end to end, with the workload client as the VMM, on each lab
 # kernel (iommufd-6.12 has type1 built in): in audit, enforce and flush
 # mode, every scenario's report is checked to the byte, and in enforce/flush
-# mode against the helper module's own flushed_bytes counter; on debian-6.12
-# also enforce with the containers map full (fails closed). Then the
-# snoop-control positive control: coherent domains, nothing recorded,
-# nothing flushed.
+# mode against the helper module's own flushed_bytes counter; on the
+# type1-full kernel (tests/kernels.sh) also enforce with the BPF maps full
+# (fails closed). Then the snoop-control positive control: coherent
+# domains, nothing recorded, nothing flushed.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/report-lib.sh"
 
-# type1 maps 2 kernel pages into each new domain to probe it, then unmaps
-# and frees them: an unpin point too (flushed there, as the seed does)
-probe=8192
 MiB=$((1 << 20))
 declare -A mapped=(
 	[map256]=$((256 * MiB)) [piecewise]=$((8 * MiB)) [exit]=$((64 * MiB))
@@ -23,9 +20,11 @@ declare -A mapped=(
 # Guest limits are about 4x the longest run seen on the 2-core lab machine
 # (224 s, type1 on an iommufd-6.12 build without THP, pinning 4 KiB pages),
 # so a loaded CI host slows the suite down instead of failing it.
-for k in ${NSFLUSH_VM_TEST_KERNELS:-debian-6.12 debian-6.1 iommufd-6.12}; do
-	# debian-6.12 also runs enforce with the containers map full (fail closed)
-	full=; [ "$k" = debian-6.12 ] && full="full full_attaching full_domains"
+for k in $(lab_kernels type1); do
+	# type1's probe of a new domain (kernels.sh): mapped at attach, then
+	# unmapped and freed, an unpin point too (flushed there, as the seed does)
+	probe=$(kernel_fact "$k" probe)
+	full=; has_suite "$k" type1-full && full="full full_attaching full_domains"
 	# shellcheck disable=SC2086 # the modes
 	out=$(vm "$k" --timeout 900 -- tests/nsflushd/guest-type1 audit enforce flush $full 2>&1)
 	rc=$?

@@ -33,4 +33,10 @@ expect_eq guest-usr-readonly ro "$(field usr <<<"$out")"
 expect_eq guest-stdin-eof 0 "$(field stdin <<<"$out")"
 expect_eq guest-bpffs ok "$(field bpffs <<<"$out")"
 expect_eq guest-tracefs ok "$(field tracefs <<<"$out")"
+
+# The tests' kernel table (tests/kernels.sh) covers every lab kernel, and
+# `kernel list` prints one name a line (scripts and the Makefile read it).
+expect_eq "kernels.sh lists what tests/vm/kernel list does" \
+	"$(tests/vm/kernel list | sort | paste -sd' ')" \
+	"$(sed -n 's/^\([a-z][a-z0-9.-]*\) .*/\1/p' <<<"$KERNEL_TABLE" | sort | paste -sd' ')"
 finish
