@@ -45,19 +45,25 @@ static const struct family families[] = {
 static const struct {
 	const char *func;
 	const char *fallback;
-	const char *vendor;	/* hooks of one vendor's op stand in for each other */
+	const char *vendor;	/* the vendor's coherency op, whole or ... */
+	bool split;		/* ... one stage of it: each form stands in for the other */
 } optional_funcs[] = {
 	/* Intel's op, whole up to 6.12, split by page-table stage after */
-	{ "intel_iommu_enforce_cache_coherency", FALLBACK_CC, "intel" },
-	{ "intel_iommu_enforce_cache_coherency_fs", FALLBACK_CC, "intel" },
-	{ "intel_iommu_enforce_cache_coherency_ss", FALLBACK_CC, "intel" },
-	{ "amd_iommu_enforce_cache_coherency", FALLBACK_CC, "amd" },
-	{ "iommufd_hwpt_paging_alloc",
-	  "iommufd: a HWPT is coherent iff the vendor's enforce_cache_coherency said so", NULL },
-	{ "iommu_attach_group_handle", "iommufd: domains are listed without their groups", NULL },
-	{ "iommu_detach_group_handle", "iommufd: groups leaving a domain are not seen", NULL },
-	{ "iommu_replace_group_handle", "iommufd: groups moving between domains are not seen",
-	  NULL },
+	{ .func = "intel_iommu_enforce_cache_coherency", .fallback = FALLBACK_CC,
+	  .vendor = "intel" },
+	{ .func = "intel_iommu_enforce_cache_coherency_fs", .fallback = FALLBACK_CC,
+	  .vendor = "intel", .split = true },
+	{ .func = "intel_iommu_enforce_cache_coherency_ss", .fallback = FALLBACK_CC,
+	  .vendor = "intel", .split = true },
+	{ .func = "amd_iommu_enforce_cache_coherency", .fallback = FALLBACK_CC, .vendor = "amd" },
+	{ .func = "iommufd_hwpt_paging_alloc",
+	  .fallback = "iommufd: a HWPT is coherent iff the vendor's enforce_cache_coherency said so" },
+	{ .func = "iommu_attach_group_handle",
+	  .fallback = "iommufd: domains are listed without their groups" },
+	{ .func = "iommu_detach_group_handle",
+	  .fallback = "iommufd: groups leaving a domain are not seen" },
+	{ .func = "iommu_replace_group_handle",
+	  .fallback = "iommufd: groups moving between domains are not seen" },
 };
 #define NR_OPTIONAL (sizeof(optional_funcs) / sizeof(optional_funcs[0]))
 
@@ -473,25 +479,35 @@ static const char *fallback_of(const char *func)
 	return NULL;
 }
 
-static const char *vendor_of(const char *func)
+static int optional_index(const char *func)
 {
 	for (size_t i = 0; i < NR_OPTIONAL; i++)
 		if (!strcmp(func, optional_funcs[i].func))
-			return optional_funcs[i].vendor;
-	return NULL;
+			return (int)i;
+	return -1;
 }
 
-/* An optional hook left out is no loss when another of its vendor's is on. */
+/*
+ * A vendor's op left out is no loss when the kernel has the other form of
+ * it and that attached (the whole op on a split kernel, or the reverse);
+ * one stage missing beside the other is a loss, so it is not covered.
+ */
 static void note_stand_ins(struct nsf_tracer *t)
 {
 	for (int i = 0; i < t->nr_hooks; i++) {
 		struct nsf_hook_status *h = &t->hooks[i];
-		const char *vendor = vendor_of(h->func);
+		int a = optional_index(h->func);
 
-		for (int k = 0; vendor && !h->attached && k < t->nr_hooks; k++)
-			if (t->hooks[k].attached && vendor_of(t->hooks[k].func) &&
-			    !strcmp(vendor_of(t->hooks[k].func), vendor))
+		if (h->attached || a < 0 || !optional_funcs[a].vendor)
+			continue;
+		for (int k = 0; k < t->nr_hooks; k++) {
+			int b = optional_index(t->hooks[k].func);
+
+			if (t->hooks[k].attached && b >= 0 && optional_funcs[b].vendor &&
+			    !strcmp(optional_funcs[b].vendor, optional_funcs[a].vendor) &&
+			    optional_funcs[b].split != optional_funcs[a].split)
 				h->stand_in = t->hooks[k].func;
+		}
 	}
 }
 

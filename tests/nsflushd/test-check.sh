@@ -30,6 +30,15 @@ intel_cc_hooks() {
 	*) echo "intel_iommu_enforce_cache_coherency" ;;
 	esac
 }
+# ... and the --check lines of the form it lacks, each covered by the
+# last attached hook of the other form.
+intel_cc_others() {
+	local op=intel_iommu_enforce_cache_coherency
+	case $(kernel_fact "$1" intel_cc) in
+	split) echo "$op no-btf (optional, covered by ${op}_ss)" ;;
+	*) echo "${op}_fs no-btf (optional, covered by $op)|${op}_ss no-btf (optional, covered by $op)" ;;
+	esac
+}
 
 for k in $(lab_kernels check); do
 	backends=$(backends_line "$k") bare=$(bare_line "$k")
@@ -71,6 +80,10 @@ for k in $(lab_kernels check); do
 	# The vendor's coherency op, hooked by its name on this kernel.
 	expect_eq "$k --check ready: Intel coherency hooks attached" "$(intel_cc_hooks "$k")" \
 		"$(state ready | awk '$1 == "hook" && $3 ~ /^intel_iommu_enforce_cache_coherency/ && $4 == "attached" { print $3 }' | paste -sd' ')"
+	# The other form of the op is not on this kernel: covered, not a fallback.
+	expect_eq "$k --check ready: the other form of the Intel op covered by the attached one" \
+		"$(intel_cc_others "$k")" \
+		"$(state ready | awk '$1 == "hook" && $3 ~ /^intel_iommu_enforce_cache_coherency/ && $4 != "attached" { print $3, $4, $5, $6, $7, $8 }' | paste -sd'|')"
 	n=$(state ready | grep -c ' attached$')
 	if [ "$n" -ge 10 ]; then pass "$k --check ready: $n hooks attached"
 	else fail "$k --check ready: hooks attached" "only $n"; fi
