@@ -8,6 +8,40 @@ sock=/tmp/nsflushd.sock
 
 module_flushed() { cat /sys/kernel/nsflush/flushed_bytes 2>/dev/null || echo 0; }
 
+# Waiting takes no fork here: under TCG each grep or sleep started while
+# polling is an exec on the guest's one vCPU, taken from the daemon being
+# waited for (polled so, nsflushd's start took 2-3 times as long on 7.3).
+# nap S: sleep S seconds (a read that times out on a FIFO nobody writes).
+[ -p /tmp/.guest-nap ] || mkfifo /tmp/.guest-nap
+exec {nap_fd}<>/tmp/.guest-nap
+nap() { read -r -t "$1" -u "$nap_fd" _ || :; }
+
+# file_has FILE ERE [N]: FILE has N (1) lines matching ERE
+file_has() {
+	local line n=0
+	[ -r "$1" ] || return 1
+	while IFS= read -r line || [ -n "$line" ]; do
+		[[ $line =~ $2 ]] && n=$((n + 1)) && [ "$n" -ge "${3:-1}" ] && return 0
+	done < "$1"
+	return 1
+}
+
+# wait_until S CMD...: until CMD (a shell function or builtin) succeeds, for
+# S seconds at 0.1 s steps at least
+wait_until() {
+	local steps=$(($1 * 10))
+	shift
+	while [ "$steps" -gt 0 ]; do
+		"$@" && return 0
+		nap 0.1
+		steps=$((steps - 1))
+	done
+	return 1
+}
+
+# started LOG: the daemon wrote ready to LOG, or died (then 1 is false)
+started() { file_has "$1" ready || ! kill -0 "$daemon" 2>/dev/null; }
+
 start_daemon() {	# MODE [extra args]
 	local mode=$1
 	shift
@@ -15,26 +49,19 @@ start_daemon() {	# MODE [extra args]
 	nsflushd --mode "$mode" --socket "$sock" --textfile-dir /tmp --textfile-interval 1 "$@" \
 		> /tmp/nsflushd.log 2>&1 &
 	daemon=$!
-	for _ in $(seq 300); do
-		grep -q 'ready' /tmp/nsflushd.log && return 0
-		kill -0 "$daemon" 2>/dev/null || break
-		sleep 0.1
-	done
+	wait_until 60 started /tmp/nsflushd.log && file_has /tmp/nsflushd.log ready && return 0
 	echo "guest: nsflushd --mode $mode did not start:"; cat /tmp/nsflushd.log
 	return 1
 }
 
-# Stops the daemon and detaches what it pinned: the next MODE starts from
-# nothing, as these scenarios expect (tests/nsflushd/guest-lifecycle keeps it).
-# wait_line FILE REGEX: until the workload printed it (60 s)
+# wait_line FILE ERE [N]: until the workload printed N (1) such lines (60 s)
 wait_line() {
-	for _ in $(seq 600); do
-		grep -q "$2" "$1" && return 0
-		sleep 0.1
-	done
+	wait_until 60 file_has "$1" "$2" "${3:-1}" && return 0
 	echo "guest: no '$2' in $1"; return 1
 }
 
+# Stops the daemon and detaches what it pinned: the next MODE starts from
+# nothing, as these scenarios expect (tests/nsflushd/guest-lifecycle keeps it).
 stop_daemon() {	# MODE
 	kill -TERM "$daemon" 2>/dev/null
 	wait "$daemon"
