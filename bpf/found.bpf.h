@@ -34,7 +34,9 @@
  * unreadable. */
 #define FOUND_MAX_RECORDS (8 * 4096 / sizeof(struct nsflush_found) - 2)
 #define IOAS_MAX_AREAS (1 << 20)	/* tracked, if not all written */
-#define RB_MAX_DEPTH 64			/* a red-black tree of 2^32 nodes is shallower */
+/* Steps of an in-order walk of N nodes (rb_step): at most N down, N
+ * visits and N up. */
+#define RB_WALK_STEPS(nodes) (3 * (nodes) + 1)
 
 const volatile __u32 vfio_container_rdev = 0;	/* /dev/vfio/vfio */
 const volatile __u32 vfio_group_major = 0;	/* /dev/vfio/<group> */
@@ -44,7 +46,8 @@ const volatile __u32 iommufd_rdev = 0;		/* /dev/iommu */
 struct found_walk {
 	struct seq_file *seq;
 	struct nsflush_found rec;
-	struct rb_node *node;	/* next vfio_dma or iopt_area; NULL: done */
+	struct rb_node *node;	/* where a walk of vfio_dma or iopt_area is; NULL: done */
+	bool up;		/* @node and all under it visited: on to its parent */
 	__u32 written;		/* records of this file */
 	bool unreadable;	/* some of it could not be written */
 	__u32 holder;		/* tgid holding the file */
@@ -80,70 +83,65 @@ static __always_inline struct rb_node *rb_parent(struct rb_node *n)
 	return (struct rb_node *)(BPF_CORE_READ(n, __rb_parent_color) & ~3UL);
 }
 
-/* One step of a walk down the left spine, or up to the first ancestor
- * @n is on the left of; in callbacks of their own (bpf_loop), so that the
- * verifier need not unroll them. */
-struct rb_step {
-	struct rb_node *n;	/* where the walk is */
-	struct rb_node *found;	/* up: the ancestor (NULL: none, @n was last) */
-};
-
-static long rb_left_step(__u32 i, void *data)
+/*
+ * An in-order walk of a red-black tree, one step per bpf_loop iteration:
+ * down a left edge, the visit of a node, or up an edge. No loop runs inside
+ * a step, since the verifier checks a bpf_loop callback as a loop (6.8+),
+ * and a loop nested in it multiplied that: seconds of every nsflushd start
+ * under TCG. Returns the node to visit at this step, or NULL; the walk is
+ * done once w->node is NULL.
+ */
+static __always_inline struct rb_node *rb_step(struct found_walk *w)
 {
-	struct rb_step *s = data;
-	struct rb_node *n = s->n;
-	struct rb_node *l = BPF_CORE_READ(n, rb_left);
+	struct rb_node *n = w->node, *next, *p;
 
-	if (!l)
-		return 1;
-	s->n = l;
-	return 0;
-}
-
-static long rb_up_step(__u32 i, void *data)
-{
-	struct rb_step *s = data;
-	struct rb_node *n = s->n;
-	struct rb_node *p = rb_parent(n);
-
-	if (!p || BPF_CORE_READ(p, rb_left) == n) {
-		s->found = p;
-		return 1;
+	if (!w->up) {
+		next = BPF_CORE_READ(n, rb_left);
+		if (next) {
+			w->node = next;
+			return NULL;
+		}
+	} else {
+		p = rb_parent(n);
+		if (!p || BPF_CORE_READ(p, rb_left) != n) {
+			w->node = p;	/* from the right: p is done too */
+			return NULL;
+		}
+		n = p;			/* from the left: p is next */
 	}
-	s->n = p;
-	return 0;
+	/* visit n, then its right subtree, if any */
+	next = BPF_CORE_READ(n, rb_right);
+	w->node = next ? next : n;
+	w->up = !next;
+	return n;
 }
 
-/* The leftmost node under @n (@n itself if it has no left child). */
-static __always_inline struct rb_node *rb_leftmost(struct rb_node *n)
+/*
+ * Starts a walk at @n, the root or the leftmost node (NULL: none). Before
+ * 6.8 the verifier checked a callback once, with the state it was first
+ * called in: a w->up known to be false there would have had the other
+ * branch dropped as dead. The low bit of a node's address is 0, but not to
+ * the verifier.
+ */
+static __always_inline void rb_walk_from(struct found_walk *w, struct rb_node *n)
 {
-	struct rb_step s = { .n = n };
-
-	bpf_loop(RB_MAX_DEPTH, rb_left_step, &s, 0);
-	return s.n;
-}
-
-/* The in-order successor of @n: the leftmost of its right subtree, else the
- * first ancestor it is on the left of. */
-static __always_inline struct rb_node *rb_successor(struct rb_node *n)
-{
-	struct rb_node *r = BPF_CORE_READ(n, rb_right);
-	struct rb_step s = { .n = n };
-
-	if (r)
-		return rb_leftmost(r);
-	bpf_loop(RB_MAX_DEPTH, rb_up_step, &s, 0);
-	return s.found;
+	w->node = n;
+	w->up = (unsigned long)n & 1;
 }
 
 static long found_dma(__u32 i, void *data)
 {
 	struct found_walk *w = data;
-	struct rb_node *node = w->node;
+	struct rb_node *node;
 	struct vfio_dma *dma;
 
-	if (!node || w->written >= FOUND_MAX_RECORDS)
+	if (!w->node)
 		return 1;
+	node = rb_step(w);
+	if (!node)
+		return 0;
+	if (w->written >= FOUND_MAX_RECORDS)
+		return 1;	/* more runs than fit: w->node says so */
 	dma = (void *)node - bpf_core_field_offset(struct vfio_dma, node);
 	w->rec.iova = BPF_CORE_READ(dma, iova);
 	w->rec.vaddr = BPF_CORE_READ(dma, vaddr);
@@ -152,7 +150,6 @@ static long found_dma(__u32 i, void *data)
 	w->rec.start_ns = BPF_CORE_READ(dma, task, start_time);	/* a group leader */
 	if (w->rec.bytes)
 		found_write(w, NSFLUSH_FOUND_RUN);
-	w->node = rb_successor(node);
 	return 0;
 }
 
@@ -175,7 +172,6 @@ static __always_inline void found_type1(struct found_walk *w, struct vfio_contai
 	struct vfio_iommu *iommu = BPF_CORE_READ(c, iommu_data);
 	struct list_head *head, *pos;
 	struct container_info ci = {};
-	struct rb_node *node;
 	char name[sizeof(TYPE1_DRIVER)] = {};
 	__u64 container = (__u64)iommu;
 
@@ -222,10 +218,9 @@ static __always_inline void found_type1(struct found_walk *w, struct vfio_contai
 	    !bpf_map_lookup_elem(&containers, &container))
 		fail_closed(NSFLUSH_BACKEND_TYPE1);
 	w->rec.domain = 0;
-	node = BPF_CORE_READ(iommu, dma_list.rb_node);
-	w->node = node ? rb_leftmost(node) : NULL;	/* in order: the leftmost first */
+	rb_walk_from(w, BPF_CORE_READ(iommu, dma_list.rb_node));
 	/* its unpins are tracked by container: the runs are only written */
-	bpf_loop(FOUND_MAX_RECORDS, found_dma, w, 0);
+	bpf_loop(RB_WALK_STEPS(FOUND_MAX_RECORDS), found_dma, w, 0);
 	if (w->node)		/* more runs than fit */
 		w->unreadable = true;
 }
@@ -256,14 +251,16 @@ static __always_inline bool xa_is_node(unsigned long e)
 static long found_area(__u32 i, void *data)
 {
 	struct found_walk *w = data;
-	struct rb_node *node = w->node;
+	struct rb_node *node;
 	struct iopt_area___nsf *area;
 	struct iopt_pages___nsf *pages;
 	struct task_struct *task;
 
-	if (!node)
+	if (!w->node)
 		return 1;
-	w->node = rb_successor(node);
+	node = rb_step(w);
+	if (!node)
+		return 0;
 	area = (void *)node - bpf_core_field_offset(struct iopt_area___nsf, node) -
 	       bpf_core_field_offset(struct interval_tree_node, rb);
 	pages = BPF_CORE_READ(area, pages);
@@ -328,8 +325,8 @@ static __always_inline void found_ioas(struct found_walk *w, struct iommufd_ioas
 	if (!nc)
 		return;
 	w->rec.domain = 0;
-	w->node = BPF_CORE_READ(iopt, area_itree.rb_leftmost);
-	bpf_loop(IOAS_MAX_AREAS, found_area, w, 0);
+	rb_walk_from(w, BPF_CORE_READ(iopt, area_itree.rb_leftmost));
+	bpf_loop(RB_WALK_STEPS(IOAS_MAX_AREAS), found_area, w, 0);
 	if (w->node) {		/* some pages left unmarked: flush every unpin */
 		fail_closed(NSFLUSH_BACKEND_IOMMUFD);
 		w->unreadable = true;

@@ -14,9 +14,9 @@ runs=$((2 * 16 * MiB))		# the upgrade and stop cases: 16 MiB each way
 
 check_backend() {	# KERNEL BACKEND OUTPUT
 	local k=$1 b=$2 out=$3 probe=0 line
-	# type1 maps 2 kernel pages into each new domain to probe it, flushed
-	# before the map and again before they are freed
-	[ "$b" = type1 ] && probe=8192
+	# type1 maps kernel pages into each new domain to probe it (kernels.sh),
+	# flushed before the map and again before they are freed
+	[ "$b" = type1 ] && probe=$(kernel_fact "$k" probe)
 	get() { echo "$out" | grep "^case $1 "; }
 
 	# VMM first, daemon second: 64 MiB mapped before nsflushd started
